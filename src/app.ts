@@ -1,0 +1,88 @@
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
+import {
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import type { Deps } from './deps.ts';
+import { authRoutes, createAuthenticate } from './modules/auth/routes.ts';
+import { botsRoutes } from './modules/bots/routes.ts';
+import { createServices, type Services } from './modules/index.ts';
+import { teamsRoutes } from './modules/teams/routes.ts';
+import { dbReadiness, healthRoutes, type ReadinessCheck } from './platform/health/routes.ts';
+import { registerProblemHandlers } from './platform/http/problem.ts';
+import { requestId } from './platform/http/request-id.ts';
+import type { App } from './platform/http/types.ts';
+import { VERSION } from './platform/version.ts';
+
+export interface BuiltApp {
+  app: App;
+  services: Services;
+}
+
+/** Builds the HTTP app: platform plugins first, then each module's routes, registered by hand. */
+export async function buildApp(deps: Deps, options: { readiness?: ReadinessCheck[] } = {}): Promise<BuiltApp> {
+  const { config } = deps;
+  const app = Fastify({
+    loggerInstance: deps.log as FastifyBaseLogger,
+    genReqId: requestId,
+    logController: new LogController({ requestIdLogLabel: 'request_id' }),
+    bodyLimit: 1024 * 1024,
+    trustProxy: true,
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  // During shutdown, answers to in-flight requests close their connection, so keep-alive
+  // clients cannot hold the server open past its drain.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    if (closing) reply.header('connection', 'close');
+  });
+  registerProblemHandlers(app);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'SnapAgent API', version: VERSION, description: 'Self-hostable RAG platform backend' },
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', description: 'Access token (JWT) or API key (sa_…)' },
+        },
+      },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(helmet, {
+    // The interactive docs page needs its own inline scripts and styles.
+    contentSecurityPolicy: false,
+    crossOriginResourcePolicy: { policy: 'cross-origin' },
+  });
+  await app.register(cors, {
+    origin: config.corsOrigins.length === 0 ? false : config.corsOrigins.includes('*') ? true : config.corsOrigins,
+    credentials: !config.corsOrigins.includes('*'),
+    exposedHeaders: ['x-request-id', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset'],
+  });
+
+  const services = createServices(deps);
+  const authenticate = createAuthenticate(services.auth);
+
+  healthRoutes(app, { checks: [dbReadiness(deps.db), ...(options.readiness ?? [])] });
+  authRoutes(app, { auth: services.auth, apiKeys: services.apiKeys, teams: services.teams, authenticate });
+  teamsRoutes(app, { teams: services.teams, authenticate });
+  botsRoutes(app, { bots: services.bots, authenticate });
+
+  return { app, services };
+}

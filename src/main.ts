@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+/**
+ * SnapAgent's command line: `serve` (HTTP API; on the embedded database also the ingestion
+ * worker), `worker` (ingestion worker only), `migrate`, `eval`.
+ * loadConfig → open infrastructure → start; SIGTERM/SIGINT drain and close everything.
+ */
+import pino from 'pino';
+import { buildApp } from './app.ts';
+import { type Config, ConfigError, loadConfig } from './config.ts';
+import type { Deps } from './deps.ts';
+import type { Db } from './platform/db/db.ts';
+import { deferredDb } from './platform/db/deferred.ts';
+import { migrate } from './platform/db/migrate.ts';
+import { openDb } from './platform/db/open.ts';
+import { loggerOptions } from './platform/logger.ts';
+
+const command = process.argv[2] ?? 'serve';
+
+let config: Config;
+try {
+  config = loadConfig(process.env);
+} catch (err) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(78); // EX_CONFIG
+  }
+  throw err;
+}
+const log = pino(loggerOptions(config.logLevel));
+
+async function openMigrated(): Promise<Db> {
+  const db = await openDb(config.database, log);
+  const { applied } = await migrate(db);
+  if (applied.length) log.info({ applied }, 'migrations applied');
+  return db;
+}
+
+async function serve(): Promise<void> {
+  const opening = openMigrated();
+  const db = deferredDb(opening, config.database.driver);
+  const deps: Deps = { config, db, log };
+  const { app } = await buildApp(deps);
+  await app.listen({ host: config.host, port: config.port });
+  opening.catch((err) => {
+    log.fatal({ err }, 'database could not be opened');
+    process.exit(1);
+  });
+  await opening;
+  log.info({ driver: config.database.driver }, 'database ready');
+
+  onShutdown(async () => {
+    await app.close(); // stops accepting, waits for in-flight requests
+    await db.close();
+  });
+}
+
+function onShutdown(close: () => Promise<void>): void {
+  let closing = false;
+  const stop = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    log.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 25_000);
+    force.unref();
+    close().then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+switch (command) {
+  case 'serve':
+    await serve();
+    break;
+  case 'migrate': {
+    const db = await openMigrated();
+    await db.close();
+    break;
+  }
+  default:
+    process.stderr.write(`Unknown command "${command}". Use: serve | worker | migrate | eval\n`);
+    process.exit(64);
+}

@@ -1,0 +1,110 @@
+import type { Actor, Ctx } from '../../platform/context.ts';
+import type { Db } from '../../platform/db/db.ts';
+import { notFound, unauthorized } from '../../platform/errors.ts';
+import type { Access } from '../teams/access.ts';
+import { hashSecret, randomSecret } from './tokens.ts';
+
+/**
+ * API keys for a bot or a whole team. The key is shown once; we keep its SHA-256 and a short
+ * prefix that lets people tell keys apart in lists. Revocation lives in PostgreSQL, so a key
+ * once revoked never comes back whatever a cache forgets.
+ */
+export const API_KEY_PREFIX = 'sa_';
+const PREFIX_LENGTH = API_KEY_PREFIX.length + 8;
+
+export interface ApiKeyRow {
+  id: string;
+  team_id: string;
+  bot_id: string | null;
+  name: string | null;
+  prefix: string;
+  created_at: Date;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+}
+
+export type KeyScope = { botId: string } | { teamId: string };
+
+export interface ApiKeysService {
+  create(ctx: Ctx, scope: KeyScope, name: string | undefined): Promise<{ row: ApiKeyRow; key: string }>;
+  list(ctx: Ctx, scope: KeyScope): Promise<ApiKeyRow[]>;
+  revoke(ctx: Ctx, scope: KeyScope, keyId: string): Promise<void>;
+  /** The actor a presented key stands for, or 401. */
+  resolve(key: string): Promise<Actor>;
+}
+
+const COLUMNS = 'id, team_id, bot_id, name, prefix, created_at, last_used_at, revoked_at';
+
+export function createApiKeysService(deps: { db: Db; access: Access }): ApiKeysService {
+  const { db, access } = deps;
+
+  /** Key management is for signed-in admins; returns the team and (for bot keys) the bot. */
+  async function authorize(ctx: Ctx, scope: KeyScope): Promise<{ teamId: string; botId: string | null }> {
+    if ('botId' in scope) {
+      const { teamId } = await access.requireBot(ctx, scope.botId, 'admin');
+      return { teamId, botId: scope.botId };
+    }
+    if (ctx.actor.kind !== 'user') throw unauthorized('Managing API keys needs a signed-in user');
+    await access.requireTeam(ctx, scope.teamId, 'admin');
+    return { teamId: scope.teamId, botId: null };
+  }
+
+  return {
+    async create(ctx, scope, name) {
+      const { teamId, botId } = await authorize(ctx, scope);
+      const key = `${API_KEY_PREFIX}${randomSecret(30)}`;
+      const rows = await db.query<ApiKeyRow>(
+        `INSERT INTO api_keys (team_id, bot_id, name, prefix, key_hash, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
+        [
+          teamId,
+          botId,
+          name ?? null,
+          key.slice(0, PREFIX_LENGTH),
+          hashSecret(key),
+          ctx.actor.kind === 'user' ? ctx.actor.userId : null,
+        ],
+      );
+      ctx.log.info(
+        { audit: 'api_key.created', key_id: rows[0]?.id, team_id: teamId, bot_id: botId },
+        'API key created',
+      );
+      return { row: rows[0] as ApiKeyRow, key };
+    },
+
+    async list(ctx, scope) {
+      const { teamId, botId } = await authorize(ctx, scope);
+      return db.query<ApiKeyRow>(
+        `SELECT ${COLUMNS} FROM api_keys WHERE team_id = $1 AND bot_id IS NOT DISTINCT FROM $2 ORDER BY created_at`,
+        [teamId, botId],
+      );
+    },
+
+    async revoke(ctx, scope, keyId) {
+      const { teamId, botId } = await authorize(ctx, scope);
+      const rows = await db.query(
+        `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now())
+         WHERE id::text = $1 AND team_id = $2 AND bot_id IS NOT DISTINCT FROM $3 RETURNING id`,
+        [keyId, teamId, botId],
+      );
+      if (rows.length === 0) throw notFound('API key');
+      ctx.log.info({ audit: 'api_key.revoked', key_id: keyId, team_id: teamId, bot_id: botId }, 'API key revoked');
+    },
+
+    async resolve(key) {
+      const rows = await db.query<{ id: string; team_id: string; bot_id: string | null }>(
+        'SELECT id, team_id, bot_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL',
+        [hashSecret(key)],
+      );
+      const row = rows[0];
+      if (!row) throw unauthorized('Invalid or revoked API key');
+      // Cheap usage stamp: at most one write a minute per key.
+      await db.query(
+        `UPDATE api_keys SET last_used_at = now()
+         WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`,
+        [row.id],
+      );
+      return { kind: 'api_key', keyId: row.id, teamId: row.team_id, botId: row.bot_id };
+    },
+  };
+}

@@ -1,0 +1,84 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { AppError } from '../../platform/errors.ts';
+
+/**
+ * Access tokens are short-lived HS256 JWTs. The header's `kid` names the secret that signed it,
+ * so secrets rotate: new tokens use the current secret while ones signed with a previous secret
+ * (JWT_PREVIOUS_SECRET_KEYS) still verify until they expire. Only HS256 is accepted: `alg: none`
+ * and algorithm confusion are rejected by the verifier's allow-list.
+ */
+export interface TokenSettings {
+  jwtSecret: string;
+  previousJwtSecrets: string[];
+  issuer: string;
+  accessTokenTtlSeconds: number;
+}
+
+export const ACCESS_AUDIENCE = 'snapagent-api';
+
+export interface AccessClaims {
+  userId: string;
+  sessionId: string | undefined;
+}
+
+export interface TokenService {
+  signAccessToken(userId: string, sessionId?: string): Promise<string>;
+  verifyAccessToken(token: string): Promise<AccessClaims>;
+}
+
+const keyId = (secret: string) => createHash('sha256').update(secret).digest('base64url').slice(0, 12);
+
+export function createTokenService(settings: TokenSettings): TokenService {
+  const keys = new Map<string, Uint8Array>();
+  for (const secret of [settings.jwtSecret, ...settings.previousJwtSecrets]) {
+    keys.set(keyId(secret), new TextEncoder().encode(secret));
+  }
+  const currentKid = keyId(settings.jwtSecret);
+  const currentKey = keys.get(currentKid) as Uint8Array;
+
+  return {
+    signAccessToken(userId, sessionId) {
+      return new SignJWT({ typ: 'access', ...(sessionId ? { sid: sessionId } : {}) })
+        .setProtectedHeader({ alg: 'HS256', kid: currentKid })
+        .setSubject(userId)
+        .setIssuer(settings.issuer)
+        .setAudience(ACCESS_AUDIENCE)
+        .setIssuedAt()
+        .setExpirationTime(`${settings.accessTokenTtlSeconds}s`)
+        .sign(currentKey);
+    },
+
+    async verifyAccessToken(token) {
+      try {
+        const { payload } = await jwtVerify(
+          token,
+          (header) => {
+            const key = header.kid ? keys.get(header.kid) : undefined;
+            if (!key) throw new AppError('token_invalid', 'Token signed with an unknown key');
+            return key;
+          },
+          { algorithms: ['HS256'], issuer: settings.issuer, audience: ACCESS_AUDIENCE, clockTolerance: 5 },
+        );
+        if (payload.typ !== 'access' || typeof payload.sub !== 'string') {
+          throw new AppError('token_invalid', 'Not an access token');
+        }
+        return { userId: payload.sub, sessionId: typeof payload.sid === 'string' ? payload.sid : undefined };
+      } catch (err) {
+        if (err instanceof AppError) throw err;
+        if (err instanceof joseErrors.JWTExpired) throw new AppError('token_expired', 'Access token expired');
+        throw new AppError('token_invalid', 'Invalid access token');
+      }
+    },
+  };
+}
+
+/** An opaque, high-entropy secret (refresh tokens, API keys); only its hash is stored. */
+export function randomSecret(bytes = 32): string {
+  return randomBytes(bytes).toString('base64url');
+}
+
+/** SHA-256 suffices for high-entropy secrets: nothing to brute-force, and lookups stay indexable. */
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}

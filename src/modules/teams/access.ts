@@ -1,0 +1,62 @@
+import type { Ctx } from '../../platform/context.ts';
+import type { Queryable } from '../../platform/db/db.ts';
+import { AppError, forbidden, notFound } from '../../platform/errors.ts';
+import { findBotTeam, findRole, type Role } from './repo.ts';
+
+/**
+ * The one place that decides who may touch a team or a bot. Anything the caller cannot see
+ * answers 404, exactly like an id that does not exist, so foreign ids reveal nothing; a visible
+ * thing the caller may not change answers 403.
+ *
+ * - users act through their team role: member < admin < owner;
+ * - a team API key acts as a member of its team;
+ * - a bot API key acts as a member of its team, for that one bot only.
+ */
+export type BotAction = 'use' | 'edit' | 'admin';
+
+const RANK: Record<Role, number> = { member: 1, admin: 2, owner: 3 };
+const NEEDS: Record<BotAction, Role> = { use: 'member', edit: 'member', admin: 'admin' };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (id: string) => UUID.test(id);
+
+export interface Access {
+  /** The caller's role in the team, or 404. Requires at least `min` (403 otherwise). */
+  requireTeam(ctx: Ctx, teamId: string, min?: Role): Promise<Role>;
+  /** Returns the bot's team id when the caller may perform `action` on the bot. */
+  requireBot(ctx: Ctx, botId: string, action: BotAction): Promise<{ teamId: string; role: Role }>;
+}
+
+export function createAccess(db: Queryable): Access {
+  async function roleIn(ctx: Ctx, teamId: string, botId: string | undefined): Promise<Role | undefined> {
+    const actor = ctx.actor;
+    if (actor.kind === 'user') return findRole(db, teamId, actor.userId);
+    if (actor.teamId !== teamId) return undefined;
+    if (actor.botId !== null && actor.botId !== botId) return undefined;
+    return 'member';
+  }
+
+  return {
+    async requireTeam(ctx, teamId, min = 'member') {
+      if (!isUuid(teamId)) throw notFound('Team');
+      // A bot key speaks for one bot, never for its whole team.
+      const role =
+        ctx.actor.kind === 'api_key' && ctx.actor.botId !== null ? undefined : await roleIn(ctx, teamId, undefined);
+      if (!role) throw notFound('Team');
+      if (RANK[role] < RANK[min]) throw forbidden(`This needs the ${min} role in the team`);
+      return role;
+    },
+
+    async requireBot(ctx, botId, action) {
+      if (!isUuid(botId)) throw notFound('Bot');
+      const teamId = await findBotTeam(db, botId);
+      const role = teamId ? await roleIn(ctx, teamId, botId) : undefined;
+      if (!teamId || !role) throw notFound('Bot');
+      if (action === 'admin' && ctx.actor.kind === 'api_key') {
+        throw new AppError('forbidden', 'API keys cannot manage bots or keys; sign in as a team admin');
+      }
+      if (RANK[role] < RANK[NEEDS[action]]) throw forbidden(`This needs the ${NEEDS[action]} role in the bot's team`);
+      return { teamId, role };
+    },
+  };
+}

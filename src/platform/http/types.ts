@@ -1,0 +1,25 @@
+import type {
+  FastifyBaseLogger,
+  FastifyInstance,
+  FastifyRequest,
+  RawReplyDefaultExpression,
+  RawRequestDefaultExpression,
+  RawServerDefault,
+} from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Ctx } from '../context.ts';
+
+/** The Fastify instance type every module's routes receive (zod type provider). */
+export type App = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  ZodTypeProvider
+>;
+
+/** Resolves the caller of a request (401 when there is none); handed to every module's routes. */
+export type Authenticate = (request: FastifyRequest) => Promise<Ctx>;
+
+/** Security requirement shown in OpenAPI for routes that need a bearer token or API key. */
+export const BEARER = [{ bearerAuth: [] }];
