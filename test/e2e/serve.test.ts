@@ -15,7 +15,10 @@ describe('the service process', () => {
       const health = await (await waitFor(`http://127.0.0.1:${port}/health`, 30_000)).json();
       const healthMs = Date.now() - started;
       assert.deepEqual(health, { status: 'healthy', app_name: 'RAG Platform Backend', version: '1.0.0' });
-      const ready = await (await waitFor(`http://127.0.0.1:${port}/ready`, 60_000)).json();
+      const ready = (await (await waitFor(`http://127.0.0.1:${port}/ready`, 60_000)).json()) as {
+        status: string;
+        checks: { database: { detail: string } };
+      };
       assert.equal(ready.status, 'ready');
       assert.equal(ready.checks.database.detail, 'pglite');
 
