@@ -1,5 +1,6 @@
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
+import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
@@ -12,9 +13,10 @@ import {
 import type { Deps } from './deps.ts';
 import { authRoutes, createAuthenticate } from './modules/auth/routes.ts';
 import { botsRoutes } from './modules/bots/routes.ts';
+import { documentsRoutes } from './modules/documents/routes.ts';
 import { createServices, type Services } from './modules/index.ts';
 import { teamsRoutes } from './modules/teams/routes.ts';
-import { dbReadiness, healthRoutes, type ReadinessCheck } from './platform/health/routes.ts';
+import { dbReadiness, healthRoutes, providerReadiness, type ReadinessCheck } from './platform/health/routes.ts';
 import { registerProblemHandlers } from './platform/http/problem.ts';
 import { requestId } from './platform/http/request-id.ts';
 import type { App } from './platform/http/types.ts';
@@ -76,13 +78,26 @@ export async function buildApp(deps: Deps, options: { readiness?: ReadinessCheck
     exposedHeaders: ['x-request-id', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset'],
   });
 
+  await app.register(multipart, {
+    limits: {
+      fileSize: config.maxUploadBytes,
+      files: config.maxUploadFiles,
+      fields: 20,
+      fieldSize: 64 * 1024,
+      parts: 64,
+    },
+  });
+
   const services = createServices(deps);
   const authenticate = createAuthenticate(services.auth);
 
-  healthRoutes(app, { checks: [dbReadiness(deps.db), ...(options.readiness ?? [])] });
+  healthRoutes(app, {
+    checks: [dbReadiness(deps.db), ...providerReadiness(deps), ...(options.readiness ?? [])],
+  });
   authRoutes(app, { auth: services.auth, apiKeys: services.apiKeys, teams: services.teams, authenticate });
   teamsRoutes(app, { teams: services.teams, authenticate });
   botsRoutes(app, { bots: services.bots, authenticate });
+  documentsRoutes(app, { documents: services.documents, authenticate });
 
   return { app, services };
 }

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -67,6 +68,7 @@ const envSchema = z.object({
   REDIS_PASSWORD: optionalString,
   REDIS_TLS: bool.default(false),
   REDIS_TLS_CA_FILE: optionalString,
+  REDIS_KEY_PREFIX: z.string().max(64).default('snapagent:'),
 
   JWT_SECRET_KEY: z.string().min(1).default(DEV_JWT_SECRET),
   JWT_PREVIOUS_SECRET_KEYS: csv,
@@ -78,6 +80,25 @@ const envSchema = z.object({
   GOOGLE_CLIENT_SECRET: optionalString,
   GOOGLE_ISSUER_URL: z.url().default('https://accounts.google.com'),
   FRONTEND_URL: optionalUrl,
+  GOOGLE_REDIRECT_URI: optionalUrl,
+  LOGIN_MAX_FAILURES: positiveInt.max(1000).default(5),
+  LOGIN_LOCKOUT_SECONDS: positiveInt.max(86_400).default(900),
+
+  RATE_LIMIT_ENABLED: bool.default(true),
+  RATE_LIMIT_WINDOW_SECONDS: positiveInt.max(86_400).default(60),
+  RATE_LIMIT_MAX: positiveInt.default(300),
+  RATE_LIMIT_AUTH_MAX: positiveInt.default(20),
+  RATE_LIMIT_API_KEY_MAX: positiveInt.default(600),
+  RATE_LIMIT_PUBLIC_BOT_MAX: positiveInt.default(600),
+  TRUST_PROXY: z
+    .string()
+    .default('loopback,linklocal,uniquelocal')
+    .refine(
+      (v) =>
+        /^(true|false|)$/.test(v.trim()) ||
+        v.split(',').every((p) => /^(loopback|linklocal|uniquelocal)$/.test(p.trim()) || isCidr(p.trim())),
+      'true, false, or comma-separated proxy addresses/CIDRs (the names loopback, linklocal, uniquelocal allowed)',
+    ),
 
   CORS_ORIGINS: csv,
 
@@ -110,9 +131,27 @@ const envSchema = z.object({
   RERANK_MODEL: optionalString,
 
   MAX_UPLOAD_BYTES: positiveInt.default(50 * 1024 * 1024),
+  MAX_UPLOAD_FILES: positiveInt.max(100).default(10),
+  JOB_LEASE_SECONDS: z.coerce.number().int().min(10).max(3600).default(30),
+
+  WORKFLOW_MAX_RUN_MS: positiveInt.max(3_600_000).default(120_000),
+  WORKFLOW_MAX_STEPS: positiveInt.max(10_000).default(200),
+  WORKFLOW_ALLOW_PRIVATE_NETWORK: bool.default(false),
+  WORKFLOW_ALLOWED_PRIVATE_NETWORKS: csv.refine(
+    (cidrs) => cidrs.every(isCidr),
+    'comma-separated CIDRs such as 10.20.0.0/16 or fd00:1::/64 (a bare address means just that address)',
+  ),
+  WORKFLOW_HTTP_TIMEOUT_MS: positiveInt.max(600_000).default(15_000),
+  WORKFLOW_HTTP_MAX_RESPONSE_BYTES: positiveInt.max(100 * 1024 * 1024).default(1024 * 1024),
+  WORKFLOW_TRACE_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(4096)
+    .max(16 * 1024 * 1024)
+    .default(256 * 1024),
 });
 
-export type Environment = z.input<typeof envSchema>;
+export type Environment = Record<string, string | undefined>;
 
 export type LlmProviderName = z.infer<typeof llmProvider>;
 export type EmbeddingProviderName = z.infer<typeof embeddingProvider>;
@@ -133,15 +172,33 @@ export interface Config {
   dataDir: string;
   publicUrl: string | undefined;
   database: DatabaseConfig;
-  redis: { url: string; tls: boolean; tlsCaFile: string | undefined } | undefined;
+  redis: { url: string; tls: boolean; tlsCaFile: string | undefined; keyPrefix: string } | undefined;
+  /** Which proxies may set X-Forwarded-For (Fastify `trustProxy`): the client IP behind them is what limits count. */
+  trustProxy: boolean | string;
+  /** Requests per window; see README "Sign-in, tokens and limits". */
+  rateLimit: {
+    enabled: boolean;
+    windowSeconds: number;
+    /** Per client IP and route. */
+    max: number;
+    /** Per client IP and route on sign-in routes (login, register, refresh, logout, Google). */
+    authMax: number;
+    /** Per API key (and per IP across the keys it presents). */
+    apiKeyMax: number;
+    /** Per bot on public (widget) routes. */
+    publicBotMax: number;
+  };
   auth: {
     jwtSecret: string;
     previousJwtSecrets: string[];
     issuer: string;
     accessTokenTtlSeconds: number;
     refreshTokenTtlSeconds: number;
-    google: { clientId: string; clientSecret: string; issuerUrl: string } | undefined;
+    google: { clientId: string; clientSecret: string; issuerUrl: string; redirectUri: string } | undefined;
     frontendUrl: string | undefined;
+    /** Failed passwords per email and IP before that pair is locked out for `loginLockoutSeconds`. */
+    loginMaxFailures: number;
+    loginLockoutSeconds: number;
   };
   corsOrigins: string[];
   llm: {
@@ -164,6 +221,23 @@ export interface Config {
   };
   rerank: { url: string; apiKey: string | undefined; model: string | undefined } | undefined;
   maxUploadBytes: number;
+  maxUploadFiles: number;
+  /** A worker that stops heart-beating this long loses its job to another worker. */
+  jobLeaseSeconds: number;
+  /** Budgets and network rules of workflow runs (see docs/workflows/README.md). */
+  workflow: {
+    maxRunMs: number;
+    /** Node executions one run may start. */
+    maxSteps: number;
+    /** Let http_request nodes reach private and loopback addresses (link-local stays closed). */
+    allowPrivateNetwork: boolean;
+    /** CIDRs http_request nodes may reach although they are private. */
+    allowedPrivateNetworks: string[];
+    httpTimeoutMs: number;
+    httpMaxResponseBytes: number;
+    /** A run's stored trace is cut to this many bytes of JSON. */
+    traceMaxBytes: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -194,6 +268,7 @@ export function loadConfig(env: Environment | NodeJS.ProcessEnv): Config {
   if (e.GOOGLE_CLIENT_ID && !e.GOOGLE_CLIENT_SECRET) {
     problems.push('GOOGLE_CLIENT_SECRET: required when GOOGLE_CLIENT_ID is set');
   }
+  problems.push(...googleProblems(e));
   if (problems.length > 0) throw new ConfigError(problems);
 
   const database = databaseConfig(e);
@@ -224,11 +299,27 @@ export function loadConfig(env: Environment | NodeJS.ProcessEnv): Config {
       refreshTokenTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
       google:
         e.GOOGLE_CLIENT_ID && e.GOOGLE_CLIENT_SECRET
-          ? { clientId: e.GOOGLE_CLIENT_ID, clientSecret: e.GOOGLE_CLIENT_SECRET, issuerUrl: e.GOOGLE_ISSUER_URL }
+          ? {
+              clientId: e.GOOGLE_CLIENT_ID,
+              clientSecret: e.GOOGLE_CLIENT_SECRET,
+              issuerUrl: e.GOOGLE_ISSUER_URL,
+              redirectUri: googleRedirectUri(e) as string,
+            }
           : undefined,
       frontendUrl: e.FRONTEND_URL,
+      loginMaxFailures: e.LOGIN_MAX_FAILURES,
+      loginLockoutSeconds: e.LOGIN_LOCKOUT_SECONDS,
     },
     corsOrigins: e.CORS_ORIGINS,
+    trustProxy: trustProxy(e.TRUST_PROXY),
+    rateLimit: {
+      enabled: e.RATE_LIMIT_ENABLED,
+      windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS,
+      max: e.RATE_LIMIT_MAX,
+      authMax: e.RATE_LIMIT_AUTH_MAX,
+      apiKeyMax: e.RATE_LIMIT_API_KEY_MAX,
+      publicBotMax: e.RATE_LIMIT_PUBLIC_BOT_MAX,
+    },
     llm: {
       provider: e.LLM_PROVIDER ?? llmDefault,
       fallbackProvider: e.LLM_FALLBACK_PROVIDER,
@@ -253,6 +344,17 @@ export function loadConfig(env: Environment | NodeJS.ProcessEnv): Config {
     },
     rerank: e.RERANK_URL ? { url: e.RERANK_URL, apiKey: e.RERANK_API_KEY, model: e.RERANK_MODEL } : undefined,
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    maxUploadFiles: e.MAX_UPLOAD_FILES,
+    jobLeaseSeconds: e.JOB_LEASE_SECONDS,
+    workflow: {
+      maxRunMs: e.WORKFLOW_MAX_RUN_MS,
+      maxSteps: e.WORKFLOW_MAX_STEPS,
+      allowPrivateNetwork: e.WORKFLOW_ALLOW_PRIVATE_NETWORK,
+      allowedPrivateNetworks: e.WORKFLOW_ALLOWED_PRIVATE_NETWORKS,
+      httpTimeoutMs: e.WORKFLOW_HTTP_TIMEOUT_MS,
+      httpMaxResponseBytes: e.WORKFLOW_HTTP_MAX_RESPONSE_BYTES,
+      traceMaxBytes: e.WORKFLOW_TRACE_MAX_BYTES,
+    },
   };
 }
 
@@ -273,7 +375,12 @@ function databaseConfig(e: ParsedEnv): DatabaseConfig {
 
 function redisConfig(e: ParsedEnv): Config['redis'] {
   if (e.REDIS_URL) {
-    return { url: e.REDIS_URL, tls: e.REDIS_URL.startsWith('rediss://'), tlsCaFile: e.REDIS_TLS_CA_FILE };
+    return {
+      url: e.REDIS_URL,
+      tls: e.REDIS_URL.startsWith('rediss://'),
+      tlsCaFile: e.REDIS_TLS_CA_FILE,
+      keyPrefix: e.REDIS_KEY_PREFIX,
+    };
   }
   if (!e.REDIS_HOST) return undefined;
   const scheme = e.REDIS_TLS ? 'rediss' : 'redis';
@@ -283,5 +390,48 @@ function redisConfig(e: ParsedEnv): Config['redis'] {
     url: `${scheme}://${auth}${e.REDIS_HOST}:${e.REDIS_PORT}`,
     tls: e.REDIS_TLS,
     tlsCaFile: e.REDIS_TLS_CA_FILE,
+    keyPrefix: e.REDIS_KEY_PREFIX,
   };
+}
+
+const GOOGLE_CALLBACK_PATH = '/api/v1/auth/callback/google';
+
+function googleRedirectUri(e: ParsedEnv): string | undefined {
+  if (e.GOOGLE_REDIRECT_URI) return e.GOOGLE_REDIRECT_URI;
+  return e.PUBLIC_URL ? `${e.PUBLIC_URL.replace(/\/+$/, '')}${GOOGLE_CALLBACK_PATH}` : undefined;
+}
+
+/** Google sign-in needs to know where to come back to and where to hand the user over. */
+function googleProblems(e: ParsedEnv): string[] {
+  if (!e.GOOGLE_CLIENT_ID) return [];
+  const problems: string[] = [];
+  if (!googleRedirectUri(e)) problems.push('PUBLIC_URL: required for Google sign-in (or set GOOGLE_REDIRECT_URI)');
+  if (!e.FRONTEND_URL) problems.push('FRONTEND_URL: required for Google sign-in (the user is handed back there)');
+  const issuer = new URL(e.GOOGLE_ISSUER_URL);
+  if (issuer.protocol !== 'https:' && !isLoopback(issuer.hostname)) {
+    problems.push('GOOGLE_ISSUER_URL: must be https:// (plain http only on a loopback address, for tests)');
+  }
+  return problems;
+}
+
+/** `10.0.0.0/8`, `fd00::/8`, or a bare address (a network of one). */
+function isCidr(value: string): boolean {
+  const [address = '', prefix, ...rest] = value.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  const bits = Number(prefix);
+  return /^\d{1,3}$/.test(prefix) && bits <= (family === 4 ? 32 : 128);
+}
+
+export function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
+
+/** `false`, `true` (any peer: only behind a proxy that overwrites the header), or addresses/CIDRs. */
+function trustProxy(value: string): boolean | string {
+  const v = value.trim();
+  if (v === '' || v === 'false') return false;
+  if (v === 'true') return true;
+  return v;
 }

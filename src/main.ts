@@ -7,12 +7,13 @@
 import pino from 'pino';
 import { buildApp } from './app.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
-import type { Deps } from './deps.ts';
+import { createDeps } from './infrastructure.ts';
 import type { Db } from './platform/db/db.ts';
 import { deferredDb } from './platform/db/deferred.ts';
 import { migrate } from './platform/db/migrate.ts';
 import { openDb } from './platform/db/open.ts';
 import { loggerOptions } from './platform/logger.ts';
+import { defineQueues, startWorker } from './worker.ts';
 
 const command = process.argv[2] ?? 'serve';
 
@@ -35,21 +36,38 @@ async function openMigrated(): Promise<Db> {
   return db;
 }
 
+/** HTTP first (so /health answers while an embedded database initialises), then queue and worker. */
 async function serve(): Promise<void> {
   const opening = openMigrated();
-  const db = deferredDb(opening, config.database.driver);
-  const deps: Deps = { config, db, log };
-  const { app } = await buildApp(deps);
-  await app.listen({ host: config.host, port: config.port });
   opening.catch((err) => {
     log.fatal({ err }, 'database could not be opened');
     process.exit(1);
   });
+  const db = deferredDb(opening, config.database.driver);
+  const deps = createDeps(config, db, log);
+  const { app } = await buildApp(deps);
+  await app.listen({ host: config.host, port: config.port });
   await opening;
-  log.info({ driver: config.database.driver }, 'database ready');
+  const queue = await deps.startQueue(config.runWorkerInServer);
+  await defineQueues(deps);
+  if (config.runWorkerInServer) await startWorker(deps);
+  log.info({ driver: config.database.driver, worker: config.runWorkerInServer }, 'ready');
 
   onShutdown(async () => {
     await app.close(); // stops accepting, waits for in-flight requests
+    await queue.stop(); // lets running jobs finish (or hands them back)
+    await db.close();
+  });
+}
+
+async function worker(): Promise<void> {
+  const db = await openMigrated();
+  const deps = createDeps(config, db, log);
+  const queue = await deps.startQueue(true);
+  await defineQueues(deps);
+  await startWorker(deps);
+  onShutdown(async () => {
+    await queue.stop();
     await db.close();
   });
 }
@@ -77,6 +95,9 @@ function onShutdown(close: () => Promise<void>): void {
 switch (command) {
   case 'serve':
     await serve();
+    break;
+  case 'worker':
+    await worker();
     break;
   case 'migrate': {
     const db = await openMigrated();

@@ -9,6 +9,9 @@ export type ErrorCode =
   | 'token_expired'
   | 'token_invalid'
   | 'token_reused'
+  | 'oauth_state_invalid'
+  | 'oauth_failed'
+  | 'email_unverified'
   | 'forbidden'
   | 'not_found'
   | 'conflict'
@@ -30,6 +33,9 @@ const STATUS: Record<ErrorCode, number> = {
   token_expired: 401,
   token_invalid: 401,
   token_reused: 401,
+  oauth_state_invalid: 400,
+  oauth_failed: 400,
+  email_unverified: 403,
   forbidden: 403,
   not_found: 404,
   conflict: 409,

@@ -6,16 +6,16 @@ import { describe, it } from 'node:test';
 import { freePort, runCli, waitFor } from '../helpers/process.ts';
 
 describe('the service process', () => {
-  it('starts on the embedded database, answers /health and /ready, and drains on SIGTERM', async () => {
+  it('starts on the embedded database, answers /health and /ready, and drains on SIGTERM', { timeout: 300_000 }, async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'snapagent-serve-'));
     const port = await freePort();
     const started = Date.now();
     const cli = runCli(['serve'], { DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' });
     try {
-      const health = await (await waitFor(`http://127.0.0.1:${port}/health`, 30_000)).json();
+      const health = await (await waitFor(`http://127.0.0.1:${port}/health`, 60_000)).json();
       const healthMs = Date.now() - started;
       assert.deepEqual(health, { status: 'healthy', app_name: 'RAG Platform Backend', version: '1.0.0' });
-      const ready = (await (await waitFor(`http://127.0.0.1:${port}/ready`, 60_000)).json()) as {
+      const ready = (await (await waitFor(`http://127.0.0.1:${port}/ready`, 240_000)).json()) as {
         status: string;
         checks: { database: { detail: string } };
       };

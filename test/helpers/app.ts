@@ -2,6 +2,9 @@ import pino from 'pino';
 import { type BuiltApp, buildApp } from '../../src/app.ts';
 import { type Config, type Environment, loadConfig } from '../../src/config.ts';
 import type { Deps } from '../../src/deps.ts';
+import { createDeps } from '../../src/infrastructure.ts';
+import type { JobQueue } from '../../src/platform/queue.ts';
+import { defineQueues, startWorker } from '../../src/worker.ts';
 import { openTestDb, type TestDatabase } from './db.ts';
 
 export interface TestApp extends BuiltApp {
@@ -11,11 +14,34 @@ export interface TestApp extends BuiltApp {
   close(): Promise<void>;
 }
 
+export interface TestAppOptions {
+  /** Start the job queue (uploads need it). */
+  queue?: boolean;
+  /** Also run the ingestion worker in this process. */
+  worker?: boolean;
+  /** Replace parts of the infrastructure (fake registries, ...). */
+  deps?: Partial<Deps>;
+}
+
 /** The real app over a fresh test database, driven with `app.inject`. */
-export async function buildTestApp(env: Environment = {}, extra: Partial<Deps> = {}): Promise<TestApp> {
+export async function buildTestApp(env: Environment = {}, options: TestAppOptions = {}): Promise<TestApp> {
   const t = await openTestDb();
-  const config = loadConfig({ ENVIRONMENT: 'test', LOG_LEVEL: 'silent', ...env });
-  const deps: Deps = { config, db: t.db, log: pino({ level: 'silent' }), ...extra };
+  const config = loadConfig({
+    ENVIRONMENT: 'test',
+    LOG_LEVEL: 'silent',
+    JOB_LEASE_SECONDS: '10',
+    ...(t.url ? { DATABASE_URL: t.url } : {}),
+    ...env,
+  });
+  const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const base = createDeps(config, t.db, log);
+  const deps: Deps = { ...base, ...options.deps };
+  let queue: JobQueue | undefined;
+  if (options.queue || options.worker) {
+    queue = await base.startQueue(Boolean(options.worker));
+    await defineQueues(deps);
+    if (options.worker) await startWorker(deps);
+  }
   const built = await buildApp(deps);
   await built.app.ready();
   return {
@@ -25,6 +51,7 @@ export async function buildTestApp(env: Environment = {}, extra: Partial<Deps> =
     deps,
     async close() {
       await built.app.close();
+      await queue?.stop();
       await t.close();
     },
   };

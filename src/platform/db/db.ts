@@ -1,3 +1,6 @@
+import type { PGlite } from '@electric-sql/pglite';
+import type { Pool } from 'pg';
+
 /**
  * The one database interface every repository uses. Two drivers implement it: PGlite (embedded
  * default, a folder on disk) and node-postgres (production). Both speak the same SQL and run the
@@ -15,6 +18,8 @@ export interface Tx extends Queryable {
 
 export interface Db extends Tx {
   readonly driver: 'pglite' | 'postgres';
+  /** The driver's own handle, for libraries that need it (the job queue). */
+  readonly native: { driver: 'pglite'; pglite: PGlite } | { driver: 'postgres'; pool: Pool } | undefined;
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   close(): Promise<void>;

@@ -15,6 +15,9 @@ export function deferredDb(opening: Promise<Db>, driver: Db['driver']): Db & { r
   const db = () => opening;
   return {
     driver,
+    get native() {
+      return open?.native;
+    },
     ready: () => open !== undefined,
     query: async (sql, params) => (await db()).query(sql, params),
     exec: async (sql) => (await db()).exec(sql),

@@ -27,6 +27,7 @@ export function wrapPglite(pg: PGlite): Db {
   const root = asTx(pg);
   return {
     driver: 'pglite',
+    native: { driver: 'pglite', pglite: pg },
     query: root.query,
     exec: root.exec,
     transaction(fn) {

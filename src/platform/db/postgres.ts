@@ -31,6 +31,7 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
 export function wrapPool(pool: pg.Pool): Db {
   return {
     driver: 'postgres',
+    native: { driver: 'postgres', pool },
     async query<Row>(sql: string, params: readonly unknown[] = []) {
       const result = await pool.query(sql, params as unknown[]);
       return result.rows as Row[];

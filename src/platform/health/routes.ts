@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { Deps } from '../../deps.ts';
+import { describeEmbedding } from '../../providers/embedding/index.ts';
 import type { Db } from '../db/db.ts';
 import type { App } from '../http/types.ts';
 import { VERSION } from '../version.ts';
@@ -21,6 +23,39 @@ export function dbReadiness(db: Db & { ready?: () => boolean }): ReadinessCheck 
       return db.driver;
     },
   };
+}
+
+/** Queue, embeddings and LLM: reported plainly; only the queue can make the service unready. */
+export function providerReadiness(deps: Deps): ReadinessCheck[] {
+  return [
+    {
+      name: 'jobs',
+      critical: true,
+      async check() {
+        deps.queue();
+        return 'pg-boss';
+      },
+    },
+    {
+      name: 'embeddings',
+      critical: false,
+      async check() {
+        const status = await describeEmbedding(deps.config);
+        if (!status.usable) throw new Error(status.detail);
+        return status.enabled ? `${status.modelKey}: ${status.detail}` : status.detail;
+      },
+    },
+    {
+      name: 'llm',
+      critical: false,
+      async check() {
+        const providers = deps.llm.available();
+        return providers.length
+          ? `providers: ${providers.join(', ')}`
+          : 'no LLM configured: chat answers extractively (best passages with citations)';
+      },
+    },
+  ];
 }
 
 export function healthRoutes(app: App, deps: { checks: ReadinessCheck[] }): void {

@@ -26,10 +26,21 @@ export type LlmEvent =
   | { type: 'text'; text: string }
   | { type: 'finish'; usage: LlmUsage; finishReason: string; provider: LlmProviderName; model: string };
 
+/** A whole answer at once (query rewriting, workflow nodes). */
+export interface LlmCompletion {
+  text: string;
+  usage: LlmUsage;
+  finishReason: string;
+  provider: LlmProviderName;
+  model: string;
+}
+
 export interface LlmModel {
   readonly provider: LlmProviderName;
   readonly modelId: string;
   stream(request: LlmRequest): AsyncIterable<LlmEvent>;
+  /** The provider's non-streaming call; when absent, `complete()` collects `stream()`. */
+  generate?(request: LlmRequest): Promise<LlmCompletion>;
 }
 
 /** A provider error that says whether a retry or the fallback provider can help. */

@@ -1,0 +1,308 @@
+import type { Db, Queryable } from '../../platform/db/db.ts';
+import { insertPostings } from '../retrieval/lexical.ts';
+import type { TermFrequencies } from '../retrieval/tokenize.ts';
+
+export type DocumentStatus = 'queued' | 'processing' | 'ready' | 'failed';
+
+export interface DocumentRow {
+  id: string;
+  bot_id: string;
+  filename: string;
+  file_type: string;
+  mime_type: string;
+  size_bytes: number;
+  content_hash: string;
+  status: DocumentStatus;
+  stage: string | null;
+  error: string | null;
+  chunks_done: number;
+  chunks_total: number;
+  attempt: number;
+  metadata: Record<string, unknown>;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const COLUMNS = `id, bot_id, filename, file_type, mime_type, size_bytes, content_hash, status, stage, error,
+  chunks_done, chunks_total, attempt, metadata, created_at, updated_at`;
+
+/** Inserts the document unless the bot already has the same content; returns which happened. */
+export async function insertDocument(
+  tx: Queryable,
+  doc: { botId: string; filename: string; fileType: string; mimeType: string; sizeBytes: number; contentHash: string },
+): Promise<{ row: DocumentRow; created: boolean }> {
+  const inserted = await tx.query<DocumentRow>(
+    `INSERT INTO documents (bot_id, filename, file_type, mime_type, size_bytes, content_hash)
+     VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (bot_id, content_hash) DO NOTHING RETURNING ${COLUMNS}`,
+    [doc.botId, doc.filename, doc.fileType, doc.mimeType, doc.sizeBytes, doc.contentHash],
+  );
+  if (inserted[0]) return { row: inserted[0], created: true };
+  const existing = await tx.query<DocumentRow>(
+    `SELECT ${COLUMNS} FROM documents WHERE bot_id = $1 AND content_hash = $2`,
+    [doc.botId, doc.contentHash],
+  );
+  return { row: existing[0] as DocumentRow, created: false };
+}
+
+export async function insertFile(tx: Queryable, documentId: string, content: Uint8Array): Promise<void> {
+  await tx.query('INSERT INTO document_files (document_id, content) VALUES ($1, $2)', [documentId, content]);
+}
+
+export function findDocument(db: Queryable, id: string): Promise<DocumentRow | undefined> {
+  return db.query<DocumentRow>(`SELECT ${COLUMNS} FROM documents WHERE id = $1`, [id]).then((r) => r[0]);
+}
+
+export async function listDocuments(
+  db: Queryable,
+  botId: string,
+  filter: { status?: DocumentStatus | undefined; limit: number; offset: number },
+): Promise<{ rows: DocumentRow[]; total: number }> {
+  const [rows, count] = await Promise.all([
+    db.query<DocumentRow>(
+      `SELECT ${COLUMNS} FROM documents WHERE bot_id = $1 AND ($2::text IS NULL OR status = $2)
+       ORDER BY created_at DESC, id LIMIT $3 OFFSET $4`,
+      [botId, filter.status ?? null, filter.limit, filter.offset],
+    ),
+    db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM documents WHERE bot_id = $1 AND ($2::text IS NULL OR status = $2)',
+      [botId, filter.status ?? null],
+    ),
+  ]);
+  return { rows, total: count[0]?.n ?? 0 };
+}
+
+/** Documents of a bot changed since `since`, for the progress stream. */
+export function documentsChangedSince(db: Queryable, botId: string, since: Date): Promise<DocumentRow[]> {
+  return db.query<DocumentRow>(
+    `SELECT ${COLUMNS} FROM documents WHERE bot_id = $1 AND updated_at > $2 ORDER BY updated_at LIMIT 500`,
+    [botId, since],
+  );
+}
+
+export async function deleteDocument(db: Queryable, id: string): Promise<void> {
+  await db.query('DELETE FROM documents WHERE id = $1', [id]);
+}
+
+/** Puts a document back in the queue (re-index); its chunks stay searchable until replaced. */
+export async function requeueDocument(tx: Queryable, id: string): Promise<DocumentRow | undefined> {
+  const rows = await tx.query<DocumentRow>(
+    `UPDATE documents SET status = 'queued', stage = NULL, error = NULL, chunks_done = 0, updated_at = now()
+     WHERE id = $1 RETURNING ${COLUMNS}`,
+    [id],
+  );
+  return rows[0];
+}
+
+export function botDocumentIds(db: Queryable, botId: string): Promise<string[]> {
+  return db
+    .query<{ id: string }>('SELECT id FROM documents WHERE bot_id = $1 ORDER BY created_at', [botId])
+    .then((r) => r.map((x) => x.id));
+}
+
+// ---- ingestion (fenced by attempt) ----
+
+/**
+ * Starts an ingestion attempt: bumps `attempt` and returns it, or undefined when the document
+ * is gone or already finished. Every later write checks the attempt is still the current one,
+ * so a stale worker (its job expired and was retried elsewhere) can never commit.
+ */
+export async function beginAttempt(db: Queryable, id: string): Promise<number | undefined> {
+  return (await beginIngestion(db, id))?.attempt;
+}
+
+/** What an ingestion attempt works on, read in the statement that starts it. */
+export interface IngestionStart {
+  attempt: number;
+  document: DocumentRow;
+  /** The bot's settings (chunking, embedding). */
+  settings: Record<string, unknown>;
+  /** The uploaded bytes; undefined if they are gone. */
+  content: Uint8Array | undefined;
+}
+
+/**
+ * `beginAttempt`, returning in the same round trip the document, its bot's settings and its
+ * bytes: one statement instead of four per document.
+ */
+export async function beginIngestion(db: Queryable, id: string): Promise<IngestionStart | undefined> {
+  const rows = await db.query<
+    DocumentRow & { bot_settings: Record<string, unknown> | null; file_content: Uint8Array | null }
+  >(
+    `WITH claimed AS (
+       UPDATE documents SET attempt = attempt + 1, status = 'processing', stage = 'parsing', error = NULL,
+         chunks_done = 0, updated_at = now()
+       WHERE id = $1 AND status IN ('queued', 'processing') RETURNING ${COLUMNS}
+     )
+     SELECT c.*, b.settings AS bot_settings, f.content AS file_content
+     FROM claimed c LEFT JOIN bots b ON b.id = c.bot_id LEFT JOIN document_files f ON f.document_id = c.id`,
+    [id],
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  const { bot_settings: settings, file_content: content, ...document } = row;
+  return { attempt: document.attempt, document, settings: settings ?? {}, content: content ?? undefined };
+}
+
+export async function loadFile(db: Queryable, id: string): Promise<Uint8Array | undefined> {
+  const rows = await db.query<{ content: Uint8Array }>('SELECT content FROM document_files WHERE document_id = $1', [
+    id,
+  ]);
+  return rows[0]?.content;
+}
+
+/** Records progress; false when this attempt is no longer current. */
+export async function setProgress(
+  db: Queryable,
+  id: string,
+  attempt: number,
+  progress: { stage: string; chunksDone?: number; chunksTotal?: number },
+): Promise<boolean> {
+  const rows = await db.query(
+    `UPDATE documents SET stage = $3, chunks_done = COALESCE($4, chunks_done), chunks_total = COALESCE($5, chunks_total),
+       updated_at = now()
+     WHERE id = $1 AND attempt = $2 AND status = 'processing' RETURNING id`,
+    [id, attempt, progress.stage, progress.chunksDone ?? null, progress.chunksTotal ?? null],
+  );
+  return rows.length === 1;
+}
+
+export async function markFailed(db: Queryable, id: string, attempt: number, error: string): Promise<void> {
+  await db.query(
+    `UPDATE documents SET status = 'failed', stage = NULL, error = $3, updated_at = now()
+     WHERE id = $1 AND attempt = $2`,
+    [id, attempt, error],
+  );
+}
+
+export interface ChunkToStore {
+  index: number;
+  content: string;
+  tokenCount: number;
+  metadata: Record<string, unknown>;
+  embedding: number[] | undefined;
+  terms: TermFrequencies;
+}
+
+/**
+ * Replaces the document's chunks and postings and marks it ready, in one transaction, only if
+ * `attempt` is still current (row lock on the document serialises racing attempts). Idempotent:
+ * re-running it leaves exactly one copy of each chunk. Answers `undefined` when a newer attempt
+ * owns the document, else how many embedded chunks the bot has now (to decide its vector index).
+ *
+ * Three statements: fence + status + delete, then chunks and their postings together, so the
+ * bot's `chunk_stats` row (locked by the insert triggers until commit) is held only briefly and
+ * documents of one bot commit one after another quickly.
+ */
+export async function replaceChunks(
+  db: Db,
+  doc: { id: string; botId: string; attempt: number },
+  chunks: ChunkToStore[],
+  embeddingModel: string | undefined,
+): Promise<{ botEmbedded: number } | undefined> {
+  return db.transaction(async (tx) => {
+    const current = await tx.query<{ embedded: number | string | null }>(
+      `WITH fenced AS (
+         UPDATE documents SET status = 'ready', stage = NULL, error = NULL, chunks_done = $3, chunks_total = $3,
+           updated_at = now()
+         WHERE id = $1 AND attempt = $2 RETURNING id, bot_id
+       ), cleared AS (
+         DELETE FROM chunks WHERE document_id = (SELECT id FROM fenced)
+       )
+       SELECT (SELECT embedded FROM chunk_stats s WHERE s.bot_id = fenced.bot_id) AS embedded FROM fenced`,
+      [doc.id, doc.attempt, chunks.length],
+    );
+    if (current.length === 0) return undefined;
+    const model = embeddingModel && chunks.some((c) => c.embedding) ? embeddingModel : null;
+    for (let start = 0; start < chunks.length; start += CHUNKS_PER_STATEMENT) {
+      await insertChunksWithPostings(tx, doc, chunks.slice(start, start + CHUNKS_PER_STATEMENT), model);
+    }
+    const before = Number(current[0]?.embedded ?? 0);
+    return { botEmbedded: before + chunks.filter((c) => c.embedding).length };
+  });
+}
+
+/** Rows per chunk INSERT; postings past `POSTINGS_PER_STATEMENT` go in statements of their own. */
+const CHUNKS_PER_STATEMENT = 2000;
+const POSTINGS_PER_STATEMENT = 20_000;
+
+/**
+ * Inserts chunks and, in the same statement, their postings (as many as fit one statement; the
+ * rest through `insertPostings`): one round trip for a typical document.
+ */
+async function insertChunksWithPostings(
+  tx: Queryable,
+  doc: { id: string; botId: string },
+  batch: ChunkToStore[],
+  model: string | null,
+): Promise<void> {
+  const post = { index: [] as number[], term: [] as string[], tf: [] as number[], len: [] as number[] };
+  let split = batch.length;
+  for (let i = 0; i < batch.length; i++) {
+    const c = batch[i]!;
+    if (post.term.length + c.terms.terms.size > POSTINGS_PER_STATEMENT && i > 0) {
+      split = i;
+      break;
+    }
+    for (const [term, tf] of c.terms.terms) {
+      post.index.push(c.index);
+      post.term.push(term);
+      post.tf.push(tf);
+      post.len.push(c.terms.length);
+    }
+  }
+  const ids = await tx.query<{ id: number; chunk_index: number }>(
+    `WITH inserted AS (
+       INSERT INTO chunks (bot_id, document_id, chunk_index, content, metadata, token_count, embedding, embedding_model)
+       SELECT $1, $2, c.chunk_index, c.content, c.metadata, c.token_count, c.embedding::vector, $8
+       FROM unnest($3::int[], $4::text[], $5::jsonb[], $6::int[], $7::text[])
+         AS c(chunk_index, content, metadata, token_count, embedding)
+       RETURNING id, chunk_index
+     ), postings AS (
+       INSERT INTO chunk_terms (bot_id, term, chunk_id, tf, len)
+       SELECT $1, p.term, i.id, p.tf, p.len
+       FROM unnest($9::int[], $10::text[], $11::int[], $12::int[]) AS p(chunk_index, term, tf, len)
+       JOIN inserted i ON i.chunk_index = p.chunk_index
+     )
+     SELECT id, chunk_index FROM inserted`,
+    [
+      doc.botId,
+      doc.id,
+      batch.map((c) => c.index),
+      batch.map((c) => c.content),
+      batch.map((c) => JSON.stringify(c.metadata)),
+      batch.map((c) => c.tokenCount),
+      batch.map((c) => (c.embedding ? `[${c.embedding.join(',')}]` : null)),
+      model,
+      post.index,
+      post.term,
+      post.tf,
+      post.len,
+    ],
+  );
+  if (split < batch.length) {
+    const idOf = new Map(ids.map((r) => [r.chunk_index, r.id]));
+    await insertPostings(
+      tx,
+      doc.botId,
+      batch.slice(split).map((c) => ({ id: idOf.get(c.index) as number, terms: c.terms })),
+    );
+  }
+}
+
+export interface ChunkRow {
+  id: number;
+  chunk_index: number;
+  content: string;
+  metadata: Record<string, unknown>;
+  token_count: number;
+  embedding_model: string | null;
+}
+
+export function listChunks(db: Queryable, documentId: string, limit: number, offset: number): Promise<ChunkRow[]> {
+  return db.query<ChunkRow>(
+    `SELECT id, chunk_index, content, metadata, token_count, embedding_model FROM chunks
+     WHERE document_id = $1 ORDER BY chunk_index LIMIT $2 OFFSET $3`,
+    [documentId, limit, offset],
+  );
+}
