@@ -6,7 +6,9 @@ import { describe, it } from 'node:test';
 import { freePort, runCli, waitFor } from '../helpers/process.ts';
 
 describe('the service process', () => {
-  it('starts on the embedded database, answers /health and /ready, and drains on SIGTERM', { timeout: 300_000 }, async () => {
+  it('starts on the embedded database, answers /health and /ready, and drains on SIGTERM', {
+    timeout: 300_000,
+  }, async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'snapagent-serve-'));
     const port = await freePort();
     const started = Date.now();
