@@ -35,7 +35,7 @@ for (const driver of drivers) {
   process.stdout.write(`\n# driver ${driver}: ${set.length} file(s)\n`);
   process.env.TEST_DB_DRIVER = driver;
   if (driver === 'postgres' && postgresUrl) process.env.TEST_DATABASE_URL = postgresUrl;
-  const stream = run({ files: set, concurrency: Number(process.env.TEST_CONCURRENCY ?? 2), timeout: 180_000 });
+  const stream = run({ files: set, concurrency: Number(process.env.TEST_CONCURRENCY ?? 2), timeout: 300_000 });
   stream.on('test:pass', (e) => {
     if (e.details.type === 'suite') return;
     if (e.skip || e.todo) skipped++;

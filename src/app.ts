@@ -11,15 +11,21 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import type { Deps } from './deps.ts';
+import { googleRoutes } from './modules/auth/google-routes.ts';
 import { authRoutes, createAuthenticate } from './modules/auth/routes.ts';
 import { botsRoutes } from './modules/bots/routes.ts';
+import { chatRoutes } from './modules/chat/routes.ts';
 import { documentsRoutes } from './modules/documents/routes.ts';
 import { createServices, type Services } from './modules/index.ts';
+import { retrievalRoutes } from './modules/retrieval/routes.ts';
 import { teamsRoutes } from './modules/teams/routes.ts';
+import { workflowsRoutes } from './modules/workflows/routes.ts';
 import { dbReadiness, healthRoutes, providerReadiness, type ReadinessCheck } from './platform/health/routes.ts';
 import { registerProblemHandlers } from './platform/http/problem.ts';
 import { requestId } from './platform/http/request-id.ts';
 import type { App } from './platform/http/types.ts';
+import { registerRateLimits } from './platform/rate-limit.ts';
+import { redisReadiness } from './platform/redis.ts';
 import { VERSION } from './platform/version.ts';
 
 export interface BuiltApp {
@@ -35,7 +41,8 @@ export async function buildApp(deps: Deps, options: { readiness?: ReadinessCheck
     genReqId: requestId,
     logController: new LogController({ requestIdLogLabel: 'request_id' }),
     bodyLimit: 1024 * 1024,
-    trustProxy: true,
+    // Only these proxies may name the client (X-Forwarded-For): per-IP limits count that client.
+    trustProxy: config.trustProxy,
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
@@ -64,18 +71,29 @@ export async function buildApp(deps: Deps, options: { readiness?: ReadinessCheck
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // The docs page gets its own CSP (its scripts and styles); every other answer gets helmet's strict one.
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(helmet, {
-    // The interactive docs page needs its own inline scripts and styles.
-    contentSecurityPolicy: false,
+    // A JSON API: no document of ours loads anything or may be framed.
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"] },
+    },
     crossOriginResourcePolicy: { policy: 'cross-origin' },
   });
   await app.register(cors, {
     origin: config.corsOrigins.length === 0 ? false : config.corsOrigins.includes('*') ? true : config.corsOrigins,
     credentials: !config.corsOrigins.includes('*'),
     exposedHeaders: ['x-request-id', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset'],
+  });
+
+  // After swagger-ui and CORS: /docs, /health, /ready are exempt; preflights are answered first.
+  await registerRateLimits(app, {
+    settings: config.rateLimit,
+    redis: deps.redis,
+    keyPrefix: config.redis?.keyPrefix ?? 'snapagent:',
   });
 
   await app.register(multipart, {
@@ -92,12 +110,25 @@ export async function buildApp(deps: Deps, options: { readiness?: ReadinessCheck
   const authenticate = createAuthenticate(services.auth);
 
   healthRoutes(app, {
-    checks: [dbReadiness(deps.db), ...providerReadiness(deps), ...(options.readiness ?? [])],
+    checks: [
+      dbReadiness(deps.db),
+      ...providerReadiness(deps),
+      ...(deps.redis ? [redisReadiness(deps.redis)] : []),
+      ...(options.readiness ?? []),
+    ],
   });
   authRoutes(app, { auth: services.auth, apiKeys: services.apiKeys, teams: services.teams, authenticate });
+  googleRoutes(app, {
+    google: services.google,
+    frontendUrl: config.auth.frontendUrl,
+    redirectUri: config.auth.google?.redirectUri,
+  });
   teamsRoutes(app, { teams: services.teams, authenticate });
   botsRoutes(app, { bots: services.bots, authenticate });
   documentsRoutes(app, { documents: services.documents, authenticate });
+  retrievalRoutes(app, { retrieval: services.retrieval, authenticate });
+  chatRoutes(app, { chat: services.chat, authenticate });
+  workflowsRoutes(app, { workflows: services.workflows, authenticate });
 
   return { app, services };
 }

@@ -37,7 +37,7 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HOST: z.string().default('0.0.0.0'),
   PORT: port.default(8001),
-  WORKERS: positiveInt.max(64).default(2),
+  WORKERS: positiveInt.max(64).default(8),
   RUN_WORKER_IN_SERVER: bool.optional(),
   DATA_DIR: z.string().min(1).default('./data'),
   PUBLIC_URL: optionalUrl,

@@ -4,6 +4,7 @@ import type { Deps } from './deps.ts';
 import type { Db } from './platform/db/db.ts';
 import { AppError } from './platform/errors.ts';
 import { type JobQueue, startQueue } from './platform/queue.ts';
+import { createRedis } from './platform/redis.ts';
 import { createEmbeddingRegistry } from './providers/embedding/registry.ts';
 import { createLlmRegistry } from './providers/llm/registry.ts';
 
@@ -27,6 +28,7 @@ export function createDeps(
     },
     embeddings: createEmbeddingRegistry(config, { log }),
     llm: createLlmRegistry(config, { logger: log }),
+    redis: config.redis ? createRedis(config.redis, log) : undefined,
     async startQueue(supervise) {
       queue = await startQueue({
         db,

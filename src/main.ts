@@ -13,6 +13,8 @@ import { deferredDb } from './platform/db/deferred.ts';
 import { migrate } from './platform/db/migrate.ts';
 import { openDb } from './platform/db/open.ts';
 import { loggerOptions } from './platform/logger.ts';
+import { closeRedis } from './platform/redis.ts';
+import { createEmbeddingRegistry } from './providers/embedding/registry.ts';
 import { defineQueues, startWorker } from './worker.ts';
 
 const command = process.argv[2] ?? 'serve';
@@ -57,6 +59,7 @@ async function serve(): Promise<void> {
     await app.close(); // stops accepting, waits for in-flight requests
     await queue.stop(); // lets running jobs finish (or hands them back)
     await db.close();
+    if (deps.redis) await closeRedis(deps.redis);
   });
 }
 
@@ -69,6 +72,7 @@ async function worker(): Promise<void> {
   onShutdown(async () => {
     await queue.stop();
     await db.close();
+    if (deps.redis) await closeRedis(deps.redis);
   });
 }
 
@@ -102,6 +106,15 @@ switch (command) {
   case 'migrate': {
     const db = await openMigrated();
     await db.close();
+    break;
+  }
+  case 'eval': {
+    const { runEvalCommand } = await import('./modules/retrieval/eval/cli.ts');
+    const embedder = createEmbeddingRegistry(config, { log }).forChoice();
+    await runEvalCommand(
+      process.argv.slice(3),
+      embedder && { name: embedder.modelKey, embed: (texts, purpose) => embedder.embed(texts, { purpose }) },
+    );
     break;
   }
   default:

@@ -1,12 +1,14 @@
 import type { Deps } from '../deps.ts';
 import { validateLlmChoice } from '../providers/llm/registry.ts';
-import { createApiKeysService } from './auth/api-keys.ts';
-import { createAuthService } from './auth/service.ts';
-import { createTokenService } from './auth/tokens.ts';
+import { createReranker } from '../providers/rerank/index.ts';
+import { createAuthModule } from './auth/index.ts';
 import { createBotsService } from './bots/service.ts';
+import { createChatService } from './chat/service.ts';
 import { createDocumentsService } from './documents/service.ts';
+import { createRetrievalService } from './retrieval/service.ts';
 import { createAccess } from './teams/access.ts';
 import { createTeamsService } from './teams/service.ts';
+import { createWorkflowsModule } from './workflows/module.ts';
 
 /**
  * Builds every module's service over the shared infrastructure, wired by hand so the
@@ -16,9 +18,7 @@ export function createServices(deps: Deps) {
   const { db, config } = deps;
   const access = createAccess(db);
   const teams = createTeamsService({ db, access });
-  const apiKeys = createApiKeysService({ db, access });
-  const tokens = createTokenService(config.auth);
-  const auth = createAuthService({ db, tokens, apiKeys, teams, settings: config.auth });
+  const { apiKeys, tokens, auth, google } = createAuthModule(deps, { access, teams });
   const documents = createDocumentsService({ db, access, queue: deps.queue });
   const bots = createBotsService({
     db,
@@ -35,7 +35,36 @@ export function createServices(deps: Deps) {
       }
     },
   });
-  return { access, teams, apiKeys, tokens, auth, bots, documents };
+  const retrieval = createRetrievalService({
+    db,
+    access,
+    embeddings: deps.embeddings,
+    loadBot: bots.load,
+    reranker: createReranker(config),
+    log: deps.log,
+  });
+  const workflows = createWorkflowsModule(deps, { access, loadBot: bots.load });
+  const chat = createChatService({
+    db,
+    access,
+    loadBot: bots.load,
+    retrieval,
+    llm: deps.llm,
+    workflows: workflows.turnRunner,
+  });
+  return {
+    access,
+    teams,
+    apiKeys,
+    tokens,
+    auth,
+    google,
+    bots,
+    documents,
+    retrieval,
+    chat,
+    workflows: workflows.service,
+  };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -31,6 +31,8 @@ export interface JobQueue {
   define(queue: QueueDefinition): Promise<void>;
   /** Enqueues a job; with `tx` the job commits or rolls back with that transaction. */
   send<T extends object>(name: string, data: T, options?: { tx?: Queryable }): Promise<string>;
+  /** Enqueues several jobs in one statement (an upload of many files); ids in input order. */
+  sendMany<T extends object>(name: string, data: T[], options?: { tx?: Queryable }): Promise<string[]>;
   work<T extends object>(
     name: string,
     concurrency: number,
@@ -104,6 +106,17 @@ export async function startQueue(options: QueueOptions): Promise<JobQueue> {
       const id = await boss.send(name, data, sendOptions.tx ? { db: asDatabase(sendOptions.tx) } : {});
       if (!id) throw new Error(`Job for queue ${name} was not created`);
       return id;
+    },
+
+    async sendMany(name, data, sendOptions = {}) {
+      if (data.length === 0) return [];
+      const ids = await boss.insert(
+        name,
+        data.map((d) => ({ data: d })),
+        { returnId: true, ...(sendOptions.tx ? { db: asDatabase(sendOptions.tx) } : {}) },
+      );
+      if (!ids || ids.length !== data.length) throw new Error(`Jobs for queue ${name} were not all created`);
+      return ids;
     },
 
     async work(name, concurrency, handler) {

@@ -46,7 +46,7 @@ describe(`document ingestion over HTTP (${testDriver})`, () => {
         const doc = (await getDoc(id)).json();
         return doc.status === 'ready' || doc.status === 'failed' ? doc : undefined;
       },
-      60_000,
+      240_000,
       `document ${id} finished`,
     );
 
@@ -203,7 +203,7 @@ describe(`document ingestion over HTTP (${testDriver})`, () => {
     ).json().documents[0];
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
     let text = '';
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + 120_000;
     // The stream may open with events of documents that finished just before: wait for this one.
     const readyEvent = new RegExp(`"document_id":"${entry.document_id}"[^\n]*"status":"ready"`);
     while (!readyEvent.test(text) && Date.now() < deadline) {

@@ -4,6 +4,7 @@ import { type Config, type Environment, loadConfig } from '../../src/config.ts';
 import type { Deps } from '../../src/deps.ts';
 import { createDeps } from '../../src/infrastructure.ts';
 import type { JobQueue } from '../../src/platform/queue.ts';
+import { closeRedis } from '../../src/platform/redis.ts';
 import { defineQueues, startWorker } from '../../src/worker.ts';
 import { openTestDb, type TestDatabase } from './db.ts';
 
@@ -52,6 +53,7 @@ export async function buildTestApp(env: Environment = {}, options: TestAppOption
     async close() {
       await built.app.close();
       await queue?.stop();
+      if (deps.redis) await closeRedis(deps.redis);
       await t.close();
     },
   };

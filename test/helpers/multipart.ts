@@ -19,7 +19,7 @@ export async function multipart(
 /** Polls until `check` returns a value, at most `timeoutMs`. */
 export async function eventually<T>(
   check: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
+  timeoutMs = 120_000,
   what = 'condition',
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -2,6 +2,7 @@ import type { Actor, Ctx } from '../../platform/context.ts';
 import type { Db } from '../../platform/db/db.ts';
 import { notFound, unauthorized } from '../../platform/errors.ts';
 import type { Access } from '../teams/access.ts';
+import type { AuditLog } from './audit.ts';
 import { hashSecret, randomSecret } from './tokens.ts';
 
 /**
@@ -35,8 +36,8 @@ export interface ApiKeysService {
 
 const COLUMNS = 'id, team_id, bot_id, name, prefix, created_at, last_used_at, revoked_at';
 
-export function createApiKeysService(deps: { db: Db; access: Access }): ApiKeysService {
-  const { db, access } = deps;
+export function createApiKeysService(deps: { db: Db; access: Access; audit: AuditLog }): ApiKeysService {
+  const { db, access, audit } = deps;
 
   /** Key management is for signed-in admins; returns the team and (for bot keys) the bot. */
   async function authorize(ctx: Ctx, scope: KeyScope): Promise<{ teamId: string; botId: string | null }> {
@@ -65,10 +66,12 @@ export function createApiKeysService(deps: { db: Db; access: Access }): ApiKeysS
           ctx.actor.kind === 'user' ? ctx.actor.userId : null,
         ],
       );
-      ctx.log.info(
-        { audit: 'api_key.created', key_id: rows[0]?.id, team_id: teamId, bot_id: botId },
-        'API key created',
-      );
+      await audit.record(ctx, {
+        event: 'api_key.created',
+        userId: ctx.actor.kind === 'user' ? ctx.actor.userId : null,
+        teamId,
+        details: { key_id: rows[0]?.id, bot_id: botId, prefix: key.slice(0, PREFIX_LENGTH) },
+      });
       return { row: rows[0] as ApiKeyRow, key };
     },
 
@@ -88,7 +91,12 @@ export function createApiKeysService(deps: { db: Db; access: Access }): ApiKeysS
         [keyId, teamId, botId],
       );
       if (rows.length === 0) throw notFound('API key');
-      ctx.log.info({ audit: 'api_key.revoked', key_id: keyId, team_id: teamId, bot_id: botId }, 'API key revoked');
+      await audit.record(ctx, {
+        event: 'api_key.revoked',
+        userId: ctx.actor.kind === 'user' ? ctx.actor.userId : null,
+        teamId,
+        details: { key_id: keyId, bot_id: botId },
+      });
     },
 
     async resolve(key) {

@@ -81,3 +81,41 @@ export async function isRefreshFamilyRevoked(db: Queryable, familyId: string): P
   ]);
   return rows.length > 0;
 }
+
+/** Revokes every live family of a user ("sign out everywhere"); returns the families ended. */
+export async function revokeUserFamilies(db: Queryable, userId: string): Promise<string[]> {
+  const rows = await db.query<{ family_id: string }>(
+    'UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL RETURNING family_id::text',
+    [userId],
+  );
+  return [...new Set(rows.map((r) => r.family_id))];
+}
+
+/** True when the refresh family exists and belongs to the user. */
+export async function familyBelongsTo(db: Queryable, familyId: string, userId: string): Promise<boolean> {
+  const rows = await db.query('SELECT 1 FROM refresh_tokens WHERE family_id::text = $1 AND user_id = $2 LIMIT 1', [
+    familyId,
+    userId,
+  ]);
+  return rows.length > 0;
+}
+
+export function findUserByGoogleSub(db: Queryable, sub: string): Promise<UserRow | undefined> {
+  return db.query<UserRow>('SELECT * FROM users WHERE google_sub = $1', [sub]).then((r) => r[0]);
+}
+
+/**
+ * Links a Google identity to an existing account and marks its email verified. When the account's
+ * email had never been verified, its password is dropped: whoever set it never proved they own the
+ * address (the pre-registration takeover), so only Google can sign in from now on.
+ */
+export async function linkGoogleAccount(db: Queryable, userId: string, googleSub: string): Promise<UserRow> {
+  const rows = await db.query<UserRow>(
+    `UPDATE users SET google_sub = $2,
+       password_hash = CASE WHEN email_verified THEN password_hash ELSE NULL END,
+       email_verified = true
+     WHERE id = $1 RETURNING *`,
+    [userId, googleSub],
+  );
+  return rows[0] as UserRow;
+}

@@ -6,6 +6,7 @@ import { Email, Id, iso, Timestamp } from '../../platform/http/schemas.ts';
 import { type App, type Authenticate, BEARER } from '../../platform/http/types.ts';
 import type { TeamsService } from '../teams/service.ts';
 import type { ApiKeyRow, ApiKeysService, KeyScope } from './api-keys.ts';
+import type { ClientInfo } from './audit.ts';
 import type { UserRow } from './repo.ts';
 import type { AuthService, TokenPair } from './service.ts';
 
@@ -34,6 +35,31 @@ const ApiKeySchema = z.object({
   revoked_at: Timestamp.nullable(),
 });
 const Password = z.string().min(8, 'at least 8 characters').max(256);
+const SessionSchema = z.object({
+  id: Id,
+  method: z.enum(['password', 'google']),
+  ip: z.string().nullable(),
+  user_agent: z.string().nullable(),
+  created_at: Timestamp,
+  last_used_at: Timestamp,
+  expires_at: Timestamp,
+  current: z.boolean().describe('The session this request was made with'),
+});
+
+/** Sign-in routes: small bodies, and the strict per-IP bucket (see platform/rate-limit.ts). */
+export const AUTH_ROUTE = { bodyLimit: 16 * 1024, config: { rateBucket: 'auth' as const } };
+
+/**
+ * Refresh and sign-out carry an unguessable credential: they keep working while Redis is down, so
+ * sessions outlive an outage and can always be ended (see platform/rate-limit.ts).
+ */
+const SESSION_KEEPING = { ...AUTH_ROUTE.config, rateLimitFailOpen: true };
+
+/** The request's client address and agent, for the audit trail and login lockouts. */
+export function clientOf(request: FastifyRequest): ClientInfo {
+  const agent = request.headers['user-agent'];
+  return { log: request.log, ip: request.ip, userAgent: typeof agent === 'string' ? agent : undefined };
+}
 
 export const userDto = (u: UserRow) => ({
   id: u.id,
@@ -61,7 +87,7 @@ export function createAuthenticate(auth: AuthService): Authenticate {
     const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     if (!match?.[1]) throw unauthorized('Send Authorization: Bearer <access token or API key>');
     const actor = await auth.resolveBearer(match[1]);
-    return { actor, requestId: request.id, log: request.log };
+    return { actor, requestId: request.id, ...clientOf(request) };
   };
 }
 
@@ -73,32 +99,47 @@ export function authRoutes(
   const tags = ['auth'];
 
   app.post('/api/v1/auth/register', {
+    ...AUTH_ROUTE,
     schema: {
       tags,
       body: z.object({ email: Email, password: Password, name: z.string().trim().min(1).max(200).optional() }),
       response: { 201: TokenPairSchema },
     },
-    handler: async (req, reply) => reply.status(201).send(pairDto(await auth.register(req.body, req.log))),
+    handler: async (req, reply) => reply.status(201).send(pairDto(await auth.register(req.body, clientOf(req)))),
   });
 
   app.post('/api/v1/auth/login', {
+    ...AUTH_ROUTE,
     schema: {
       tags,
       body: z.object({ email: Email, password: z.string().min(1).max(256) }),
       response: { 200: TokenPairSchema },
     },
-    handler: async (req) => pairDto(await auth.login(req.body, req.log)),
+    handler: async (req) => pairDto(await auth.login(req.body, clientOf(req))),
   });
 
   app.post('/api/v1/auth/refresh', {
-    schema: { tags, body: z.object({ refresh_token: z.string().min(1).max(512) }), response: { 200: TokenPairSchema } },
-    handler: async (req) => pairDto(await auth.refresh(req.body.refresh_token, req.log)),
+    ...AUTH_ROUTE,
+    config: SESSION_KEEPING,
+    schema: {
+      tags,
+      description: 'Rotates the refresh token: the one sent is spent; sending a spent one ends its whole session.',
+      body: z.object({ refresh_token: z.string().min(1).max(512) }),
+      response: { 200: TokenPairSchema },
+    },
+    handler: async (req) => pairDto(await auth.refresh(req.body.refresh_token, clientOf(req))),
   });
 
   app.post('/api/v1/auth/logout', {
-    schema: { tags, body: z.object({ refresh_token: z.string().min(1).max(512) }) },
+    ...AUTH_ROUTE,
+    config: SESSION_KEEPING,
+    schema: {
+      tags,
+      description: 'Ends the session the refresh token belongs to; its access tokens stop working at once.',
+      body: z.object({ refresh_token: z.string().min(1).max(512) }),
+    },
     handler: async (req, reply) => {
-      await auth.logout(req.body.refresh_token);
+      await auth.logout(req.body.refresh_token, clientOf(req));
       return reply.status(204).send();
     },
   });
@@ -122,6 +163,55 @@ export function authRoutes(
         teams: memberships.map((t) => ({ id: t.id, name: t.name, personal: t.personal, role: t.role })),
       };
     },
+  });
+
+  app.get('/api/v1/auth/sessions', {
+    schema: {
+      tags,
+      security: BEARER,
+      description: 'Your signed-in sessions (one per sign-in, kept across refreshes), most recently used first.',
+      response: { 200: z.object({ sessions: z.array(SessionSchema) }) },
+    },
+    handler: async (req) => {
+      const sessions = await auth.listSessions(await authenticate(req));
+      return {
+        sessions: sessions.map((s) => ({
+          id: s.id,
+          method: s.method,
+          ip: s.ip,
+          user_agent: s.userAgent,
+          created_at: iso(s.createdAt) as string,
+          last_used_at: iso(s.lastUsedAt) as string,
+          expires_at: iso(s.expiresAt) as string,
+          current: s.current,
+        })),
+      };
+    },
+  });
+
+  app.delete('/api/v1/auth/sessions/:id', {
+    config: { rateLimitFailOpen: true },
+    schema: {
+      tags,
+      security: BEARER,
+      description: 'Signs one of your sessions out: its refresh and access tokens stop working at once.',
+      params: z.object({ id: z.string().max(64) }),
+    },
+    handler: async (req, reply) => {
+      await auth.revokeSession(await authenticate(req), req.params.id);
+      return reply.status(204).send();
+    },
+  });
+
+  app.delete('/api/v1/auth/sessions', {
+    config: { rateLimitFailOpen: true },
+    schema: {
+      tags,
+      security: BEARER,
+      description: 'Signs out everywhere, this session included.',
+      response: { 200: z.object({ revoked: z.number() }) },
+    },
+    handler: async (req) => ({ revoked: await auth.revokeAllSessions(await authenticate(req)) }),
   });
 
   const keyRoutes = (owner: 'bots' | 'teams', scopeOf: (id: string) => KeyScope) => {

@@ -5,7 +5,8 @@ import { z } from 'zod';
  * optional and falls back to the operator's defaults. Unknown keys are stripped. Providers are
  * chosen by name among those the operator configured — never by URL.
  */
-const ProviderName = z.enum(['anthropic', 'openai', 'bedrock', 'openai-compatible']);
+/** `none` makes the bot answer extractively (best passages with citations) even when an LLM is configured. */
+const ProviderName = z.enum(['anthropic', 'openai', 'bedrock', 'openai-compatible', 'none']);
 const ModelId = z
   .string()
   .trim()

@@ -3,10 +3,10 @@ import type { Db } from '../../platform/db/db.ts';
 import type { JobQueue, QueueDefinition, QueueJob } from '../../platform/queue.ts';
 import { type Embedder, EmbeddingError } from '../../providers/embedding/spec.ts';
 import type { BotSettings } from '../bots/settings.ts';
-import { termFrequencies } from '../retrieval/tokenize.ts';
 import { DEFAULT_HNSW_THRESHOLD, ensureVectorIndex } from '../retrieval/vector.ts';
-import { chunkDocument, DEFAULT_CHUNK_OPTIONS } from './chunk/index.ts';
-import { DocumentParseError, type FileType, parseDocument } from './parse/index.ts';
+import { DEFAULT_CHUNK_OPTIONS } from './chunk/index.ts';
+import { DocumentParseError, type FileType } from './parse/index.ts';
+import { prepareDocument } from './prepare.ts';
 import * as repo from './repo.ts';
 
 /**
@@ -96,12 +96,15 @@ async function ingestDocument(
   if (!bytes) return 0;
   const settings = start.settings as BotSettings;
 
-  const extracted = await parseDocument(bytes, doc.file_type as FileType, { signal });
-  const chunks = chunkDocument(extracted, {
-    chunkSize: settings.chunking?.chunk_size ?? DEFAULT_CHUNK_OPTIONS.chunkSize,
-    chunkOverlap: settings.chunking?.chunk_overlap ?? DEFAULT_CHUNK_OPTIONS.chunkOverlap,
-  });
-  if (chunks.length === 0) throw new DocumentParseError('empty', 'The document contains no text we could extract');
+  const chunks = await prepareDocument(
+    {
+      bytes,
+      fileType: doc.file_type as FileType,
+      chunkSize: settings.chunking?.chunk_size ?? DEFAULT_CHUNK_OPTIONS.chunkSize,
+      chunkOverlap: settings.chunking?.chunk_overlap ?? DEFAULT_CHUNK_OPTIONS.chunkOverlap,
+    },
+    signal,
+  );
   signal.throwIfAborted();
 
   const embedder = deps.embedderFor(settings);
@@ -145,7 +148,7 @@ async function ingestDocument(
       ...(c.sectionPath?.length ? { section_path: c.sectionPath } : {}),
     },
     embedding: vectors?.[i],
-    terms: termFrequencies(c.content),
+    terms: c.terms,
   }));
   const committed = await repo.replaceChunks(
     db,

@@ -79,24 +79,32 @@ export function createDocumentsService(deps: { db: Db; access: Access; queue: ()
         }),
       );
       const queue = deps.queue();
+      // Three statements for the whole upload (documents, bytes, jobs), however many files.
       const results = await db.transaction(async (tx) => {
-        const out: UploadResult[] = [];
-        for (const f of checked) {
-          const { row, created } = await repo.insertDocument(tx, {
-            botId,
+        const stored = await repo.insertDocuments(
+          tx,
+          botId,
+          checked.map((f) => ({
             filename: f.filename,
             fileType: f.fileType,
             mimeType: f.mimeType,
             sizeBytes: f.bytes.byteLength,
             contentHash: f.hash,
-          });
-          if (created) {
-            await repo.insertFile(tx, row.id, f.bytes);
-            await queue.send<IngestJob>(INGEST_QUEUE, { documentId: row.id }, { tx });
-          }
-          out.push({ document_id: row.id, filename: f.filename, status: row.status, duplicate: !created });
-        }
-        return out;
+          })),
+        );
+        const fresh = checked.flatMap((f, i) =>
+          stored[i]?.created ? [{ documentId: stored[i].row.id, content: f.bytes }] : [],
+        );
+        await repo.insertFiles(tx, fresh);
+        await queue.sendMany<IngestJob>(
+          INGEST_QUEUE,
+          fresh.map((f) => ({ documentId: f.documentId })),
+          { tx },
+        );
+        return checked.map((f, i): UploadResult => {
+          const { row, created } = stored[i] as (typeof stored)[number];
+          return { document_id: row.id, filename: f.filename, status: row.status, duplicate: !created };
+        });
       });
       ctx.log.info({ bot_id: botId, documents: results.map((r) => r.document_id) }, 'documents accepted');
       return results;

@@ -3,12 +3,20 @@ import { after, before, describe, it } from 'node:test';
 import { openTestDb, type TestDatabase, testDriver } from '../../../test/helpers/db.ts';
 import { createCorpusBot, type WrittenChunk, writeCorpus } from './eval/corpus.ts';
 import { searchChunks } from './search.ts';
-import { ensureVectorIndex, explainVectorSearch, planVectorSearch, searchVector, vectorIndexName } from './vector.ts';
+import {
+  calibrateIndex,
+  ensureVectorIndex,
+  explainVectorSearch,
+  planVectorSearch,
+  searchVector,
+  vectorIndexName,
+} from './vector.ts';
 
 const DIMS = 8;
 const LARGE = 400;
 const SMALL = 60;
-const index = { hnswThreshold: 300 };
+// Too small for an index to beat an exact scan; the plan is what is under test here.
+const index = { hnswThreshold: 300, requireSpeedup: false };
 
 /** Deterministic pseudo-random unit-ish vectors (mulberry32). */
 function randomVectors(count: number, dims: number, seed: number): number[][] {
@@ -120,6 +128,26 @@ describe(`vector search plan (${testDriver})`, () => {
     assert.ok(recall >= 0.95, `recall@10 ${recall}`);
   });
 
+  it('calibrates each index on its own data, and falls back to exact when the target is out of reach', async () => {
+    await ensureVectorIndex(t.db, large, DIMS, index);
+    const [row] = await t.db.query<{ note: string }>(`SELECT obj_description(to_regclass($1), 'pg_class') AS note`, [
+      vectorIndexName(large, DIMS),
+    ]);
+    const calibration = JSON.parse(row!.note) as { efSearch: number | null; recall: number; embedded: number };
+    assert.equal(calibration.embedded, LARGE);
+    assert.ok(calibration.efSearch !== null && calibration.recall >= 0.95, row!.note);
+    try {
+      // No ef_search can beat a recall of 1: the bot must be served exactly.
+      const impossible = await calibrateIndex(t.db, large, DIMS, { ...index, recallTarget: 1.01 });
+      assert.equal(impossible?.efSearch, null);
+      assert.equal((await planVectorSearch(t.db, large, DIMS, index)).kind, 'exact');
+      assert.equal((await searchVector(t.db, large, queries[0]!, { limit: 10, index })).length, 10);
+    } finally {
+      await calibrateIndex(t.db, large, DIMS, index);
+    }
+    assert.equal((await planVectorSearch(t.db, large, DIMS, index)).kind, 'hnsw');
+  });
+
   it('filters on an HNSW bot still return a full, correct top-k', async () => {
     await ensureVectorIndex(t.db, large, DIMS, index);
     const q = queries[1]!;
@@ -176,5 +204,13 @@ describe(`vector search plan (${testDriver})`, () => {
     const own = new Set(largeChunks.map((c) => c.chunkId));
     assert.equal(largeHits.length, 50);
     assert.ok(largeHits.every((h) => own.has(h.chunkId)));
+    // Hybrid on an HNSW bot: the index scan runs in its own transaction beside the BM25 query.
+    const hybrid = await searchChunks(
+      t.db,
+      { botId: large, query: 'chunk 123', queryVector: largeVectors[123]!, topK: 5, mode: 'hybrid' },
+      { vectorIndex: index },
+    );
+    assert.equal(hybrid[0]?.filename, 'l123.txt');
+    assert.ok(hybrid.every((h) => own.has(h.chunkId)));
   });
 });

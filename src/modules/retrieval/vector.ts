@@ -22,7 +22,8 @@ import type { Candidate } from './lexical.ts';
  * where clustered ones, like real embeddings, reach 1.0 at 200), so each index is calibrated on
  * its own bot when built: queries made from the bot's vectors are answered exactly and through
  * the index at rising `ef_search`, the smallest one reaching `recallTarget` is recorded in the
- * index's comment, and if none does the bot keeps the exact plan. Recalibrated as the bot grows.
+ * index's comment, and if none does — or the index is no faster than the exact scan, as on
+ * uniformly random data — the bot keeps the exact plan. Recalibrated as the bot grows.
  */
 
 export interface VectorIndexOptions {
@@ -32,10 +33,20 @@ export interface VectorIndexOptions {
   efSearch?: number | undefined;
   /** Recall@10 against exact search an index must show on its bot's data to be used. */
   recallTarget?: number | undefined;
+  /** Calibration also requires the index to be faster than the exact scan (default true). */
+  requireSpeedup?: boolean | undefined;
 }
 
-export const DEFAULT_HNSW_THRESHOLD = 20_000;
-export const DEFAULT_EF_SEARCH = 200;
+/**
+ * An exact scan costs about 1 µs of server CPU per 384-d row (bench/vector-search.ts: 3.3 ms for
+ * 1,000 rows with the plan lookup, 18 ms for 19,000): past ~10,000 rows it outgrows a 10 ms budget.
+ * Calibration keeps a bot exact anyway when its index is not faster.
+ */
+export const DEFAULT_HNSW_THRESHOLD = 10_000;
+/** Where calibration starts (pgvector's own default); it doubles until the recall target is met. */
+export const DEFAULT_EF_SEARCH = 40;
+/** For an index without calibration (built elsewhere, or its calibration failed). */
+const UNCALIBRATED_EF_SEARCH = 200;
 export const DEFAULT_RECALL_TARGET = 0.95;
 /** pgvector's largest `hnsw.ef_search`. */
 const MAX_EF_SEARCH = 1_000;
@@ -139,7 +150,8 @@ export async function planVectorSearch(
   const usable = state.embedded >= threshold && state.indexValid === true && indexType(dims) !== undefined;
   // An index whose calibration found no ef_search reaching the recall target is not used.
   if (!usable || state.calibration?.efSearch === null) return { kind: 'exact', embedded: state.embedded };
-  const efSearch = Math.max(state.calibration?.efSearch ?? 0, options.efSearch ?? DEFAULT_EF_SEARCH);
+  const floor = options.efSearch ?? DEFAULT_EF_SEARCH;
+  const efSearch = Math.max(state.calibration?.efSearch ?? UNCALIBRATED_EF_SEARCH, floor);
   return { kind: 'hnsw', embedded: state.embedded, indexName, efSearch };
 }
 
@@ -181,7 +193,9 @@ export async function ensureVectorIndex(
     if (code !== '42P07' && code !== '23505') throw err;
     return 'exists';
   }
-  await calibrateIndex(db, botId, dims, options);
+  // Not valid yet: another worker's concurrent build of this index is still running (IF NOT
+  // EXISTS returned at once); that worker calibrates it when its build ends.
+  if (!(await calibrateIndex(db, botId, dims, options))) return 'exists';
   return 'created';
 }
 
@@ -306,18 +320,22 @@ function withHnswSettings<T>(
 
 /**
  * Measures the bot's index against exact search and records the smallest `ef_search` (from the
- * configured one, doubling up to pgvector's 1,000) whose recall@10 reaches the target, or null.
+ * configured one, doubling up to pgvector's 1,000) whose recall@10 reaches the target while the
+ * index is still faster than the exact scan, or null (serve the bot exactly). Does nothing and
+ * returns undefined while the index is not (yet) valid.
  * Queries are midpoints of random pairs of the bot's vectors: inside the data like real queries,
- * but never a stored vector (which any index finds).
+ * but never a stored vector (which any index finds). Exact and index searches are timed in turns,
+ * query by query, so a change in machine load does not favour either.
  */
 export async function calibrateIndex(
   db: Db,
   botId: string,
   dims: number,
   options: VectorIndexOptions = {},
-): Promise<IndexCalibration> {
+): Promise<IndexCalibration | undefined> {
   const indexName = vectorIndexName(botId, dims);
   const target = options.recallTarget ?? DEFAULT_RECALL_TARGET;
+  if ((await vectorState(db, botId, indexName)).indexValid !== true) return undefined;
   const rows = await db.query<{ e: string }>(
     `SELECT embedding::text AS e FROM chunks
      WHERE bot_id = $1 AND embedding IS NOT NULL AND vector_dims(embedding) = $2
@@ -331,27 +349,33 @@ export async function calibrateIndex(
     const b = sample[i + 1]!;
     queries.push(`[${a.map((x, j) => (x + b[j]!) / 2).join(',')}]`);
   }
-  const exact = await Promise.all(queries.map((q) => searchExact(db, botId, q, dims, { limit: 10 })));
+  const exact: Candidate[][] = [];
+  for (const q of queries) exact.push(await searchExact(db, botId, q, dims, { limit: 10 }));
   const steps: number[] = [];
   for (let ef = options.efSearch ?? DEFAULT_EF_SEARCH; ef < MAX_EF_SEARCH; ef *= 2) steps.push(ef);
   steps.push(MAX_EF_SEARCH);
 
-  let result: IndexCalibration = {
-    efSearch: null,
-    recall: 0,
-    embedded: (await vectorState(db, botId, indexName)).embedded,
-  };
+  const embedded = (await vectorState(db, botId, indexName)).embedded;
+  let result: IndexCalibration = { efSearch: null, recall: 0, embedded };
   for (const ef of steps) {
     let found = 0;
     let wanted = 0;
+    let exactMs = 0;
+    let hnswMs = 0;
     for (const [i, q] of queries.entries()) {
+      const t0 = performance.now();
+      await searchExact(db, botId, q, dims, { limit: 10 });
+      const t1 = performance.now();
       const got = new Set((await searchHnsw(db, botId, q, dims, ef, { limit: 10 })).map((c) => c.chunkId));
+      exactMs += t1 - t0;
+      hnswMs += performance.now() - t1;
       wanted += exact[i]!.length;
       found += exact[i]!.filter((c) => got.has(c.chunkId)).length;
     }
-    const recall = wanted === 0 ? 1 : found / wanted;
-    result = { ...result, recall };
-    if (recall >= target) {
+    result = { efSearch: null, recall: wanted === 0 ? 1 : found / wanted, embedded };
+    // The index must also beat the exact scan it replaces; a larger ef_search is only slower.
+    if (options.requireSpeedup !== false && hnswMs >= exactMs) break;
+    if (result.recall >= target) {
       result.efSearch = ef;
       break;
     }

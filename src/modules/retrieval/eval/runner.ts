@@ -49,6 +49,8 @@ export interface EvalOptions {
   /** Evaluate at most this many queries per set (the first ones, in file order). */
   maxQueries?: number | undefined;
   tuning?: RetrievalTuning | undefined;
+  /** Time the top-10 searches this many passes and keep the fastest pass (noisy machines). */
+  latencyPasses?: number | undefined;
   /** Progress lines (indexing, skips). */
   log?: ((line: string) => void) | undefined;
 }
@@ -118,6 +120,18 @@ export async function runEval(options: EvalOptions): Promise<EvalResult> {
         r10.push(recallAt(top10, judged, 10));
         r100.push(recallAt(top100, judged, 100));
       }
+      let best = elapsed;
+      for (let pass = 1; pass < (options.latencyPasses ?? 1); pass++) {
+        const t0 = performance.now();
+        for (const [i, q] of queries.entries()) {
+          await searchChunks(
+            options.db,
+            { botId, query: q.text, queryVector: vectors?.[i], topK: 10, mode, weights: options.weights },
+            options.tuning,
+          );
+        }
+        best = Math.min(best, performance.now() - t0);
+      }
       result.rows.push({
         dataset: ref.name,
         mode,
@@ -126,7 +140,7 @@ export async function runEval(options: EvalOptions): Promise<EvalResult> {
         ndcg10: mean(ndcg),
         recall10: mean(r10),
         recall100: mean(r100),
-        msPerQuery: queries.length ? elapsed / queries.length : 0,
+        msPerQuery: queries.length ? best / queries.length : 0,
       });
     }
   }

@@ -1,0 +1,53 @@
+import type { Logger } from 'pino';
+import type { BotRow } from '../bots/repo.ts';
+import type { SourceDto } from '../retrieval/service.ts';
+import type { HistoryMessage } from './prompt.ts';
+
+/**
+ * Where chat hands a turn to a bot's workflow instead of the plain RAG pipeline (the original's
+ * "if the bot has a workflow, run WorkflowExecutor"). Chat owns sessions, persistence, usage and
+ * the HTTP/SSE transport; a runner only turns one message into events. The workflow engine plugs
+ * in by implementing `WorkflowTurnRunner`; until then `noWorkflows` keeps every bot on RAG.
+ */
+
+export interface WorkflowTurn {
+  bot: BotRow;
+  sessionId: string;
+  /** The id the answer will be stored under (e.g. to link a run to its message). */
+  messageId: string;
+  message: string;
+  /** Earlier messages of the session, oldest first. */
+  history: HistoryMessage[];
+  signal: AbortSignal;
+  log: Pick<Logger, 'info' | 'warn' | 'error'>;
+}
+
+/**
+ * What a runner yields: `sources` (optional, before the text), `delta`s, then exactly one `done`
+ * or `error`. Field names follow the workflow engine's own events, so its run maps one to one.
+ */
+export type WorkflowTurnEvent =
+  | { type: 'sources'; sources: SourceDto[] }
+  | { type: 'delta'; text: string }
+  | {
+      type: 'done';
+      usage?: { input_tokens: number; output_tokens: number } | undefined;
+      cost_usd?: number | null | undefined;
+      provider?: string | undefined;
+      model?: string | undefined;
+    }
+  | { type: 'error'; code: string; message: string };
+
+export interface WorkflowTurnRunner {
+  /** Whether this bot's turns go to its workflow (e.g. it has a published one). */
+  hasWorkflow(bot: BotRow): Promise<boolean>;
+  run(turn: WorkflowTurn): AsyncIterable<WorkflowTurnEvent>;
+}
+
+/** The default: no bot has a workflow, every turn runs the RAG pipeline. */
+export const noWorkflows: WorkflowTurnRunner = {
+  hasWorkflow: async () => false,
+  run() {
+    throw new Error('noWorkflows.run called: hasWorkflow is always false');
+  },
+};

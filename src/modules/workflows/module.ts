@@ -1,0 +1,37 @@
+import type { Deps } from '../../deps.ts';
+import { validateLlmChoice } from '../../providers/llm/registry.ts';
+import type { BotRow } from '../bots/repo.ts';
+import type { WorkflowTurnRunner } from '../chat/workflow-seam.ts';
+import type { Access } from '../teams/access.ts';
+import { workflowLimits } from './engine-deps.ts';
+import { createRunRecorder } from './run-recorder.ts';
+import { createWorkflowsService, type WorkflowsService } from './service.ts';
+import { createWorkflowTurnRunner } from './turn-runner.ts';
+
+/**
+ * Wires the workflow module over the shared infrastructure: the editor's service (drafts,
+ * versions, publication, test runs, run history) and the runner chat consults for bots with a
+ * published workflow. Both record their runs through one recorder, with the WORKFLOW_* limits.
+ */
+export function createWorkflowsModule(
+  deps: Pick<Deps, 'db' | 'config' | 'embeddings' | 'llm' | 'log'>,
+  options: { access: Access; loadBot(botId: string): Promise<BotRow> },
+): { service: WorkflowsService; turnRunner: WorkflowTurnRunner } {
+  const { db, config, log } = deps;
+  const recorder = createRunRecorder({
+    db,
+    infra: { db, embeddings: deps.embeddings, llm: deps.llm, limits: workflowLimits(config.workflow), log },
+    traceMaxBytes: config.workflow.traceMaxBytes,
+    log,
+  });
+  return {
+    service: createWorkflowsService({
+      db,
+      access: options.access,
+      loadBot: options.loadBot,
+      recorder,
+      checkModelChoice: (choice) => validateLlmChoice(config, choice),
+    }),
+    turnRunner: createWorkflowTurnRunner({ db, recorder }),
+  };
+}
