@@ -1,4 +1,5 @@
 import { badRequest } from '../../platform/errors.ts';
+import { isUuid } from '../../platform/ids.ts';
 
 /** Narrows a search to some of a bot's chunks. Every given condition must hold. */
 export interface SearchFilters {
@@ -10,11 +11,7 @@ export interface SearchFilters {
   metadata?: Readonly<Record<string, unknown>> | undefined;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function isUuid(value: string): boolean {
-  return UUID.test(value);
-}
+export { isUuid };
 
 /** Throws a validation error naming `field` unless `value` is a UUID. */
 export function assertUuid(value: string, field: string): void {

@@ -1,7 +1,8 @@
 import type { Ctx } from '../../platform/context.ts';
 import type { Queryable } from '../../platform/db/db.ts';
 import { AppError, forbidden, notFound } from '../../platform/errors.ts';
-import { findBotTeam, findRole, type Role } from './repo.ts';
+import { isUuid } from '../../platform/ids.ts';
+import { findBotTeamAndRole, findRole, type Role } from './repo.ts';
 
 /**
  * The one place that decides who may touch a team or a bot. Anything the caller cannot see
@@ -17,8 +18,7 @@ export type BotAction = 'use' | 'edit' | 'admin';
 const RANK: Record<Role, number> = { member: 1, admin: 2, owner: 3 };
 const NEEDS: Record<BotAction, Role> = { use: 'member', edit: 'member', admin: 'admin' };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const isUuid = (id: string) => UUID.test(id);
+export { isUuid };
 
 export interface Access {
   /** The caller's role in the team, or 404. Requires at least `min` (403 otherwise). */
@@ -49,8 +49,11 @@ export function createAccess(db: Queryable): Access {
 
     async requireBot(ctx, botId, action) {
       if (!isUuid(botId)) throw notFound('Bot');
-      const teamId = await findBotTeam(db, botId);
-      const role = teamId ? await roleIn(ctx, teamId, botId) : undefined;
+      // Every bot route starts here: one round trip finds the bot's team and the caller's role in it.
+      const actor = ctx.actor;
+      const found = await findBotTeamAndRole(db, botId, actor.kind === 'user' ? actor.userId : undefined);
+      const teamId = found?.teamId;
+      const role = !teamId ? undefined : actor.kind === 'user' ? found.role : await roleIn(ctx, teamId, botId);
       if (!teamId || !role) throw notFound('Bot');
       if (action === 'admin' && ctx.actor.kind === 'api_key') {
         throw new AppError('forbidden', 'API keys cannot manage bots or keys; sign in as a team admin');

@@ -93,6 +93,18 @@ export function findUserIdByEmail(db: Queryable, email: string): Promise<string 
   return db.query<{ id: string }>('SELECT id FROM users WHERE lower(email) = lower($1)', [email]).then((r) => r[0]?.id);
 }
 
-export function findBotTeam(db: Queryable, botId: string): Promise<string | undefined> {
-  return db.query<{ team_id: string }>('SELECT team_id FROM bots WHERE id = $1', [botId]).then((r) => r[0]?.team_id);
+/** A bot's team and, for a user, their role in it (undefined when not a member). */
+export async function findBotTeamAndRole(
+  db: Queryable,
+  botId: string,
+  userId: string | undefined,
+): Promise<{ teamId: string; role: Role | undefined } | undefined> {
+  const rows = await db.query<{ team_id: string; role: Role | null }>(
+    `SELECT b.team_id, m.role FROM bots b
+     LEFT JOIN team_members m ON m.team_id = b.team_id AND m.user_id = $2
+     WHERE b.id = $1`,
+    [botId, userId ?? null],
+  );
+  const row = rows[0];
+  return row ? { teamId: row.team_id, role: row.role ?? undefined } : undefined;
 }
