@@ -189,6 +189,34 @@ describe(`document ingestion over HTTP (${testDriver})`, () => {
     assert.equal(left[0]?.n, 0);
   });
 
+  it('copies upload metadata onto every chunk, and refuses metadata that is not a JSON object', async () => {
+    const res = await upload(
+      [{ filename: 'tagged.txt', content: 'Invoices are sent on the first day of each month.' }],
+      `?bot_id=${botId}`,
+      {
+        metadata: JSON.stringify({ category: 'billing', start: 'ignored' }),
+      },
+    );
+    assert.equal(res.statusCode, 202, res.body);
+    const doc = await ready(res.json().documents[0].document_id);
+    assert.equal(doc.status, 'ready');
+    const chunks = (
+      await h.app.inject({ method: 'GET', url: `/api/v1/documents/${doc.id}/chunks`, headers: owner.auth })
+    ).json().chunks;
+    assert.ok(chunks.length > 0);
+    for (const c of chunks) {
+      assert.equal(c.metadata.category, 'billing');
+      assert.equal(typeof c.metadata.start, 'number', 'our own offsets win over uploaded keys');
+    }
+    for (const bad of ['[1,2]', 'not json', JSON.stringify({ x: 'y'.repeat(9000) })]) {
+      const refused = await upload([{ filename: 'x.txt', content: `never stored ${bad.length}` }], `?bot_id=${botId}`, {
+        metadata: bad,
+      });
+      assert.equal(refused.statusCode, 400, bad);
+      assert.equal(refused.json().errors[0].field, 'metadata');
+    }
+  });
+
   it('streams ingestion progress as Server-Sent Events', async () => {
     const port = await h.app.listen({ port: 0, host: '127.0.0.1' });
     const controller = new AbortController();

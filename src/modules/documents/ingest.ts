@@ -142,6 +142,8 @@ async function ingestDocument(
     content: c.content,
     tokenCount: c.tokenCount,
     metadata: {
+      // The uploader's metadata (for filters) first; the positions we record win on a clash.
+      ...doc.metadata,
       start: c.start,
       end: c.end,
       ...(c.page !== undefined ? { page: c.page } : {}),

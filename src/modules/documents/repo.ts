@@ -54,10 +54,11 @@ export async function insertDocuments(
   tx: Queryable,
   botId: string,
   docs: { filename: string; fileType: string; mimeType: string; sizeBytes: number; contentHash: string }[],
+  metadata: Record<string, unknown> = {},
 ): Promise<{ row: DocumentRow; created: boolean }[]> {
   const inserted = await tx.query<DocumentRow>(
-    `INSERT INTO documents (bot_id, filename, file_type, mime_type, size_bytes, content_hash)
-     SELECT $1, d.filename, d.file_type, d.mime_type, d.size_bytes, d.content_hash
+    `INSERT INTO documents (bot_id, filename, file_type, mime_type, size_bytes, content_hash, metadata)
+     SELECT $1, d.filename, d.file_type, d.mime_type, d.size_bytes, d.content_hash, $7::jsonb
      FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[]) WITH ORDINALITY
        AS d(filename, file_type, mime_type, size_bytes, content_hash, position)
      ORDER BY d.position
@@ -69,6 +70,7 @@ export async function insertDocuments(
       docs.map((d) => d.mimeType),
       docs.map((d) => d.sizeBytes),
       docs.map((d) => d.contentHash),
+      JSON.stringify(metadata),
     ],
   );
   const byHash = new Map(inserted.map((r) => [r.content_hash, r]));

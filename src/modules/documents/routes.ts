@@ -51,6 +51,23 @@ export const documentDto = (d: DocumentRow) => ({
   updated_at: iso(d.updated_at) as string,
 });
 
+const MAX_METADATA_CHARS = 8 * 1024;
+
+/** The optional `metadata` form field: a JSON object of custom fields for search filters. */
+function parseMetadata(value: string): Record<string, unknown> {
+  const invalid = (message: string) =>
+    new AppError('validation_failed', `metadata: ${message}`, { errors: [{ field: 'metadata', message }] });
+  if (value.length > MAX_METADATA_CHARS) throw invalid(`at most ${MAX_METADATA_CHARS} characters of JSON`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw invalid('must be a JSON object');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw invalid('must be a JSON object');
+  return parsed as Record<string, unknown>;
+}
+
 const chunkDto = (c: ChunkRow) => {
   const sectionPath = c.metadata.section_path;
   return {
@@ -79,7 +96,8 @@ export function documentsRoutes(app: App, deps: { documents: DocumentsService; a
       security: BEARER,
       summary: 'Upload one or more files (multipart field "files") to a bot',
       description:
-        'multipart/form-data with one or more parts named `files`, and `bot_id` as a query parameter or form field. ' +
+        'multipart/form-data with one or more parts named `files`, `bot_id` as a query parameter or form field, ' +
+        'and optionally `metadata`, a JSON object copied onto every chunk (filter on it in search and workflows). ' +
         'Answers 202 with one entry per file; ingestion runs in the background.',
       consumes: ['multipart/form-data'],
       querystring: z.object({ bot_id: Id.optional() }),
@@ -98,6 +116,7 @@ export function documentsRoutes(app: App, deps: { documents: DocumentsService; a
       }
       const files: UploadedFile[] = [];
       let formBotId: string | undefined;
+      let metadata: Record<string, unknown> | undefined;
       for await (const part of req.parts()) {
         if (part.type === 'file') {
           if (part.fieldname !== 'files' && part.fieldname !== 'file') {
@@ -108,6 +127,8 @@ export function documentsRoutes(app: App, deps: { documents: DocumentsService; a
           files.push({ filename: part.filename || 'upload', bytes: new Uint8Array(buffer) });
         } else if (part.fieldname === 'bot_id' && typeof part.value === 'string') {
           formBotId = part.value;
+        } else if (part.fieldname === 'metadata' && typeof part.value === 'string') {
+          metadata = parseMetadata(part.value);
         }
       }
       const botId = req.query.bot_id ?? formBotId;
@@ -116,7 +137,7 @@ export function documentsRoutes(app: App, deps: { documents: DocumentsService; a
           errors: [{ field: 'bot_id', message: 'required' }],
         });
       }
-      const results = await documents.upload(ctx, botId, files);
+      const results = await documents.upload(ctx, botId, files, metadata);
       return reply.status(202).send({ documents: results });
     },
   });

@@ -25,7 +25,8 @@ export interface UploadResult {
 }
 
 export interface DocumentsService {
-  upload(ctx: Ctx, botId: string, files: UploadedFile[]): Promise<UploadResult[]>;
+  /** `metadata` is stored on each new document and copied onto its chunks (for search filters). */
+  upload(ctx: Ctx, botId: string, files: UploadedFile[], metadata?: Record<string, unknown>): Promise<UploadResult[]>;
   list(
     ctx: Ctx,
     botId: string,
@@ -59,7 +60,7 @@ export function createDocumentsService(deps: { db: Db; access: Access; queue: ()
   }
 
   return {
-    async upload(ctx, botId, files) {
+    async upload(ctx, botId, files, metadata = {}) {
       await access.requireBot(ctx, botId, 'edit');
       if (files.length === 0) {
         throw new AppError('validation_failed', 'Attach one or more files in the "files" field', {
@@ -91,6 +92,7 @@ export function createDocumentsService(deps: { db: Db; access: Access; queue: ()
             sizeBytes: f.bytes.byteLength,
             contentHash: f.hash,
           })),
+          metadata,
         );
         const fresh = checked.flatMap((f, i) =>
           stored[i]?.created ? [{ documentId: stored[i].row.id, content: f.bytes }] : [],
