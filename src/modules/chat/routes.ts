@@ -1,8 +1,7 @@
-import { once } from 'node:events';
-import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { AppError } from '../../platform/errors.ts';
 import { Id, IdParams, iso, Pagination, Timestamp } from '../../platform/http/schemas.ts';
+import { openSse } from '../../platform/http/sse.ts';
 import { type App, type Authenticate, BEARER } from '../../platform/http/types.ts';
 import { SourceSchema } from '../retrieval/routes.ts';
 import type { ChatEvent, ChatService } from './service.ts';
@@ -81,7 +80,6 @@ const UsageSchema = z.object({
 });
 
 /** An SSE comment keeps proxies from closing a stream that waits long for the model. */
-const HEARTBEAT_MS = 15_000;
 
 export function chatRoutes(app: App, deps: { chat: ChatService; authenticate: Authenticate }): void {
   const { chat, authenticate } = deps;
@@ -133,30 +131,14 @@ export function chatRoutes(app: App, deps: { chat: ChatService; authenticate: Au
         throw new AppError('internal_error', 'The answer ended without a result');
       }
 
-      reply.hijack();
-      res.writeHead(200, {
-        ...(reply.getHeaders() as Record<string, string>),
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache, no-transform',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-        'x-request-id': req.id,
-      });
-      res.flushHeaders();
-      let lastWrite = Date.now();
-      const heartbeat = setInterval(() => {
-        if (Date.now() - lastWrite >= HEARTBEAT_MS) void write(res, ': keep-alive\n\n');
-      }, HEARTBEAT_MS);
-      heartbeat.unref();
+      const sse = openSse(reply);
       try {
         for await (const event of turn.events) {
           const { type, ...data } = event;
-          lastWrite = Date.now();
-          await write(res, `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
+          await sse.send(type, data);
         }
       } finally {
-        clearInterval(heartbeat);
-        if (!res.destroyed) res.end();
+        sse.end();
       }
     },
   });
@@ -264,12 +246,4 @@ export function chatRoutes(app: App, deps: { chat: ChatService; authenticate: Au
       return { ...summary, from: iso(summary.from), to: iso(summary.to) };
     },
   });
-}
-
-/** Writes and, when the socket's buffer is full, waits for it to drain (or close). */
-async function write(res: ServerResponse, chunk: string): Promise<void> {
-  if (res.destroyed || res.writableEnded) return;
-  if (!res.write(chunk)) {
-    await Promise.race([once(res, 'drain'), once(res, 'close')]).catch(() => {});
-  }
 }

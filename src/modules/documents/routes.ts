@@ -2,6 +2,7 @@ import type { MultipartFile } from '@fastify/multipart';
 import { z } from 'zod';
 import { AppError } from '../../platform/errors.ts';
 import { Id, IdParams, iso, Pagination, Timestamp } from '../../platform/http/schemas.ts';
+import { openSse } from '../../platform/http/sse.ts';
 import { type App, type Authenticate, BEARER } from '../../platform/http/types.ts';
 import type { ChunkRow, DocumentRow } from './repo.ts';
 import type { DocumentsService, UploadedFile } from './service.ts';
@@ -84,7 +85,6 @@ const chunkDto = (c: ChunkRow) => {
 
 /** Progress is polled from the database, so it works whichever process runs the worker. */
 const EVENT_POLL_MS = 500;
-const HEARTBEAT_MS = 15_000;
 
 export function documentsRoutes(app: App, deps: { documents: DocumentsService; authenticate: Authenticate }): void {
   const { documents, authenticate } = deps;
@@ -167,43 +167,22 @@ export function documentsRoutes(app: App, deps: { documents: DocumentsService; a
     },
     handler: async (req, reply) => {
       const changes = await documents.changes(await authenticate(req), req.query.bot_id);
-      reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache, no-transform',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-        'x-request-id': req.id,
-      });
+      const sse = openSse(reply, { retryMs: 2000 });
       let since = new Date(Date.now() - 1000);
-      let closed = false;
-      let lastWrite = Date.now();
-      req.raw.on('close', () => {
-        closed = true;
-      });
-      res.write('retry: 2000\n\n');
-      while (!closed) {
+      while (!sse.closed) {
         try {
           for (const doc of await changes(since)) {
-            res.write(`event: document\ndata: ${JSON.stringify(documentDto(doc))}\n\n`);
+            await sse.send('document', documentDto(doc));
             if (doc.updated_at > since) since = doc.updated_at;
-            lastWrite = Date.now();
-          }
-          if (Date.now() - lastWrite > HEARTBEAT_MS) {
-            res.write(': keep-alive\n\n');
-            lastWrite = Date.now();
           }
         } catch (err) {
           req.log.error({ err }, 'progress stream failed');
-          res.write(
-            `event: error\ndata: ${JSON.stringify({ code: 'internal_error', detail: 'progress unavailable' })}\n\n`,
-          );
+          await sse.send('error', { code: 'internal_error', detail: 'progress unavailable' });
           break;
         }
         await new Promise((r) => setTimeout(r, EVENT_POLL_MS));
       }
-      res.end();
+      sse.end();
     },
   });
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '../../platform/errors.ts';
 import { IdParams, iso, Pagination } from '../../platform/http/schemas.ts';
+import { openSse } from '../../platform/http/sse.ts';
 import { type App, type Authenticate, BEARER } from '../../platform/http/types.ts';
 import { describeNodeTypes } from './nodes/registry.ts';
 import { streamRun } from './run-sse.ts';
@@ -187,8 +188,7 @@ export function workflowsRoutes(app: App, deps: { workflows: WorkflowsService; a
         };
       }
 
-      reply.hijack();
-      await streamRun(run, reply.raw, { ...(reply.getHeaders() as Record<string, string>), 'x-request-id': req.id });
+      await streamRun(run, openSse(reply));
     },
   });
 

@@ -1,39 +1,17 @@
-import { once } from 'node:events';
-import type { ServerResponse } from 'node:http';
+import type { SseStream } from '../../platform/http/sse.ts';
 import type { WorkflowEvent } from './events.ts';
 import type { RecordedRun } from './run-recorder.ts';
 import { toSourceDto } from './schema.ts';
 
-/** An SSE comment keeps proxies from closing a stream that waits long for a node. */
-const HEARTBEAT_MS = 15_000;
-
 /**
  * Sends a run as Server-Sent Events with the names chat uses (`sources`, `delta`, `done`,
- * `error`), plus `run` first (its id) and `node` as nodes start and finish. Writes wait for a
- * full socket buffer to drain, so a slow client slows the writer rather than filling memory.
+ * `error`), plus `run` first (its id) and `node` as nodes start and finish.
  */
-export async function streamRun(run: RecordedRun, res: ServerResponse, headers: Record<string, string>): Promise<void> {
-  res.writeHead(200, {
-    ...headers,
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-  });
-  res.flushHeaders();
-  let lastWrite = Date.now();
-  const heartbeat = setInterval(() => {
-    if (Date.now() - lastWrite >= HEARTBEAT_MS) void write(res, ': keep-alive\n\n');
-  }, HEARTBEAT_MS);
-  heartbeat.unref();
+export async function streamRun(run: RecordedRun, sse: SseStream): Promise<void> {
   try {
-    for await (const [name, data] of sseEvents(run)) {
-      lastWrite = Date.now();
-      await write(res, `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
-    }
+    for await (const [name, data] of sseEvents(run)) await sse.send(name, data);
   } finally {
-    clearInterval(heartbeat);
-    if (!res.destroyed) res.end();
+    sse.end();
   }
 }
 
@@ -90,13 +68,5 @@ function toSse(event: WorkflowEvent, run: RecordedRun): [string, Record<string, 
           trace: event.trace,
         },
       ];
-  }
-}
-
-/** Writes and, when the socket's buffer is full, waits for it to drain (or close). */
-async function write(res: ServerResponse, chunk: string): Promise<void> {
-  if (res.destroyed || res.writableEnded) return;
-  if (!res.write(chunk)) {
-    await Promise.race([once(res, 'drain'), once(res, 'close')]).catch(() => {});
   }
 }
