@@ -1,5 +1,6 @@
+import { raceAbort } from '../../platform/abort.ts';
 import type { CompiledGraph } from './compiled-workflow.ts';
-import { type TextStream, untilAborted } from './event-channel.ts';
+import type { TextStream } from './event-channel.ts';
 import type { WorkflowEvent } from './events.ts';
 import { ANSWER_SEPARATOR, type SettledStatus } from './graph-runner.ts';
 import { mergeSources, type Source, toSources } from './sources.ts';
@@ -85,12 +86,12 @@ export async function composeAnswer(
     emit({ type: 'delta', text });
   };
   const settledValue = async (ref: Reference) => {
-    if (ref.nodeId !== SYSTEM_NODE_ID) await untilAborted(rt.settled(ref.nodeId), signal);
+    if (ref.nodeId !== SYSTEM_NODE_ID) await raceAbort(rt.settled(ref.nodeId), signal);
     return lookupReference(rt.scope, ref);
   };
 
   for (const end of plan.ends) {
-    const certain = await untilAborted(
+    const certain = await raceAbort(
       Promise.race([
         ...end.certifiers.map((id) => rt.started(id).then(() => true)),
         rt.settled(end.endId).then((s) => s === 'succeeded'),
@@ -113,7 +114,7 @@ export async function composeAnswer(
         out(segment.text);
       } else if (segment.streamed) {
         const id = segment.ref.nodeId;
-        await untilAborted(Promise.race([rt.started(id), rt.settled(id)]), signal);
+        await raceAbort(Promise.race([rt.started(id), rt.settled(id)]), signal);
         const stream = rt.stream(id);
         if (stream) for await (const text of stream.read(signal)) out(text);
       } else {

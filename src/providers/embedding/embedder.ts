@@ -1,3 +1,4 @@
+import { raceAbort } from '../../platform/abort.ts';
 import type { Embedder, EmbeddingProvider, EmbeddingPurpose } from './spec.ts';
 import { EmbeddingError } from './spec.ts';
 
@@ -83,7 +84,7 @@ export function createEmbedder(provider: EmbeddingProvider, options: EmbedderOpt
     );
     const callSignal = AbortSignal.any([signal, timeout.signal]);
     try {
-      const vectors = await untilAborted(provider.doEmbed(texts, { purpose, signal: callSignal }), callSignal);
+      const vectors = await raceAbort(provider.doEmbed(texts, { purpose, signal: callSignal }), callSignal);
       checkVectors(vectors, texts.length, provider);
       return vectors;
     } catch (error) {
@@ -113,7 +114,7 @@ export function createEmbedder(provider: EmbeddingProvider, options: EmbedderOpt
       const signal = callerSignal ? AbortSignal.any([callerSignal, failed.signal]) : failed.signal;
       if (provider.prepare) {
         const prepare = provider.prepare.bind(provider);
-        await withRetries('prepare', signal, () => untilAborted(prepare(signal), signal));
+        await withRetries('prepare', signal, () => raceAbort(prepare(signal), signal));
       }
 
       const results = new Array<number[]>(texts.length);
@@ -195,29 +196,6 @@ function once(fn: () => void): () => void {
     called = true;
     fn();
   };
-}
-
-/** Settles with `promise`, or rejects with the signal's reason as soon as it aborts. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    if (signal.aborted) {
-      promise.catch(() => {});
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -1,6 +1,6 @@
 import mammoth from 'mammoth';
 import { type Entry, fromBufferPromise, type ZipFile } from 'yauzl';
-import { raceAbort } from './abort.ts';
+import { raceAbort } from '../../../platform/abort.ts';
 import { DocumentParseError } from './errors.ts';
 import { parseHtml } from './html.ts';
 import type { ExtractedDocument } from './types.ts';
