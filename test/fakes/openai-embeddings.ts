@@ -228,7 +228,8 @@ export function fakeEmbedding(text: string, dimensions: number, normalize = true
   if (words.length === 0) add(`t:${text}`, 1);
   if (!normalize) return vector;
   const norm = Math.hypot(...vector) || 1;
-  return vector.map((v) => v / norm);
+  // Float32 values, as real embeddings are: the same numbers whether sent as JSON or base64.
+  return vector.map((v) => Math.fround(v / norm));
 }
 
 /** A rough token count for `usage`: words and punctuation marks. */

@@ -20,7 +20,7 @@ after(() => fake.close());
 beforeEach(() => fake.resetStats());
 
 describe('createOpenAIProvider', () => {
-  it('sends many inputs in one float request and reads the vectors back by index', async () => {
+  it('sends many inputs in one base64 request and decodes the vectors back by index', async () => {
     const seen: { url: string; headers: Headers; body: Record<string, unknown> }[] = [];
     const recordingFetch: typeof fetch = async (input, init) => {
       seen.push({
@@ -49,7 +49,7 @@ describe('createOpenAIProvider', () => {
     assert.deepEqual(seen[0]!.body, {
       model: 'nomic-embed-text',
       input: ['first text', 'second text', '환불 정책'],
-      encoding_format: 'float',
+      encoding_format: 'base64',
       dimensions: 24,
     });
   });
@@ -140,6 +140,16 @@ describe('createOpenAIProvider', () => {
     await assert.rejects(provider.doEmbed(['a', 'b'], { purpose: 'document', signal }), {
       retryable: false,
       message: /has 1 items for 2 inputs/,
+    });
+  });
+
+  it('rejects a base64 vector that is not whole float32 values', async () => {
+    const truncated: typeof fetch = async () =>
+      Response.json({ data: [{ index: 0, embedding: Buffer.from([0, 0, 128]).toString('base64') }] });
+    const provider = createOpenAIProvider({ model: 'm', dimensions: 1, fetch: truncated });
+    await assert.rejects(provider.doEmbed(['a'], { purpose: 'document', signal }), {
+      retryable: false,
+      message: /malformed item at 0/,
     });
   });
 

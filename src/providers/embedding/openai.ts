@@ -62,7 +62,9 @@ export function createOpenAIProvider(settings: OpenAIEmbeddingSettings = {}): Em
       const body = {
         model,
         input: texts,
-        encoding_format: 'float',
+        // Base64 float32 is a quarter of the JSON-number text and decodes without parsing floats
+        // (what OpenAI's own SDK asks for); servers that ignore it and answer numbers still work.
+        encoding_format: 'base64',
         ...(settings.dimensions !== undefined ? { dimensions: settings.dimensions } : {}),
       };
       let response: Response;
@@ -111,7 +113,7 @@ function readVectors(parsed: unknown, count: number, url: URL): number[][] {
   const vectors = new Array<number[]>(count);
   data.forEach((item: { index?: unknown; embedding?: unknown }, position) => {
     const index = typeof item?.index === 'number' ? item.index : position;
-    const embedding = item?.embedding;
+    const embedding = typeof item?.embedding === 'string' ? decodeFloat32(item.embedding) : item?.embedding;
     if (!Array.isArray(embedding) || index < 0 || index >= count || vectors[index]) {
       throw new EmbeddingError(`embeddings response from ${url.origin} has a malformed item at ${position}`, {
         retryable: false,
@@ -120,6 +122,15 @@ function readVectors(parsed: unknown, count: number, url: URL): number[][] {
     vectors[index] = embedding as number[];
   });
   return vectors;
+}
+
+/** Base64 of little-endian float32 values, as OpenAI encodes them; undefined when malformed. */
+function decodeFloat32(base64: string): number[] | undefined {
+  const bytes = Buffer.from(base64, 'base64');
+  if (bytes.byteLength % 4 !== 0) return undefined;
+  // Copied into an aligned buffer of its own, then read as one typed array (little-endian hosts:
+  // x86-64 and arm64 alike).
+  return Array.from(new Float32Array(Uint8Array.from(bytes).buffer));
 }
 
 async function httpError(response: Response, url: URL): Promise<EmbeddingError> {
