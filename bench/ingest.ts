@@ -211,7 +211,7 @@ function runOurs(
     const deps = createDeps(config, db, log);
     const queue = await deps.startQueue(true);
     await defineQueues(deps);
-    await startWorker(deps);
+    const jobs = await startWorker(deps);
     const { app } = await buildApp(deps);
     const base = await app.listen({ host: '127.0.0.1', port: 0 });
     try {
@@ -274,6 +274,7 @@ function runOurs(
     } finally {
       await app.close();
       await queue.stop();
+      await jobs.close();
       await db.close();
     }
   });

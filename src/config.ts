@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 /**
@@ -37,7 +38,8 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HOST: z.string().default('0.0.0.0'),
   PORT: port.default(8001),
-  WORKERS: positiveInt.max(64).default(8),
+  WORKERS: positiveInt.max(64).default(16),
+  INGEST_THREADS: z.coerce.number().int().min(0).max(32).optional(),
   RUN_WORKER_IN_SERVER: bool.optional(),
   DATA_DIR: z.string().min(1).default('./data'),
   PUBLIC_URL: optionalUrl,
@@ -167,6 +169,8 @@ export interface Config {
   port: number;
   /** Ingestion jobs one process works on at once. */
   workers: number;
+  /** Worker threads that parse and chunk documents (0: on the main thread). */
+  ingestThreads: number;
   /** Run the ingestion worker inside `serve` (default on the embedded database). */
   runWorkerInServer: boolean;
   dataDir: string;
@@ -286,6 +290,8 @@ export function loadConfig(env: Environment | NodeJS.ProcessEnv): Config {
     host: e.HOST,
     port: e.PORT,
     workers: e.WORKERS,
+    // One core stays with the main thread (requests, embedding calls, writes).
+    ingestThreads: e.INGEST_THREADS ?? Math.max(1, Math.min(4, availableParallelism() - 1)),
     runWorkerInServer: e.RUN_WORKER_IN_SERVER ?? database.driver === 'pglite',
     dataDir: e.DATA_DIR,
     publicUrl: e.PUBLIC_URL,

@@ -13,6 +13,7 @@ import { deferredDb } from './platform/db/deferred.ts';
 import { migrate } from './platform/db/migrate.ts';
 import { openDb } from './platform/db/open.ts';
 import { loggerOptions } from './platform/logger.ts';
+import type { JobQueue } from './platform/queue.ts';
 import { closeRedis } from './platform/redis.ts';
 import { createEmbeddingRegistry } from './providers/embedding/registry.ts';
 import { defineQueues, startWorker } from './worker.ts';
@@ -49,18 +50,21 @@ async function serve(): Promise<void> {
   const deps = createDeps(config, db, log);
   const { app } = await buildApp(deps);
   await app.listen({ host: config.host, port: config.port });
-  await opening;
-  const queue = await deps.startQueue(config.runWorkerInServer);
-  await defineQueues(deps);
-  if (config.runWorkerInServer) await startWorker(deps);
-  log.info({ driver: config.database.driver, worker: config.runWorkerInServer }, 'ready');
-
+  // Drains from the moment requests can arrive, even while the queue and worker still start.
+  let queue: JobQueue | undefined;
+  let jobs: { close(): Promise<void> } | undefined;
   onShutdown(async () => {
     await app.close(); // stops accepting, waits for in-flight requests
-    await queue.stop(); // lets running jobs finish (or hands them back)
+    await queue?.stop(); // lets running jobs finish (or hands them back)
+    await jobs?.close();
     await db.close();
     if (deps.redis) await closeRedis(deps.redis);
   });
+  await opening;
+  queue = await deps.startQueue(config.runWorkerInServer);
+  await defineQueues(deps);
+  if (config.runWorkerInServer) jobs = await startWorker(deps);
+  log.info({ driver: config.database.driver, worker: config.runWorkerInServer }, 'ready');
 }
 
 async function worker(): Promise<void> {
@@ -68,9 +72,10 @@ async function worker(): Promise<void> {
   const deps = createDeps(config, db, log);
   const queue = await deps.startQueue(true);
   await defineQueues(deps);
-  await startWorker(deps);
+  const jobs = await startWorker(deps);
   onShutdown(async () => {
     await queue.stop();
+    await jobs.close();
     await db.close();
     if (deps.redis) await closeRedis(deps.redis);
   });

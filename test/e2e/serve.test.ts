@@ -35,8 +35,7 @@ describe('the service process', () => {
       const res = await inFlight;
       assert.equal(res.status, 201);
       const code = await cli.exited;
-      if (code !== 0) await import('node:fs/promises').then((fs) => fs.writeFile('/tmp/serve-test.log', cli.output()));
-      assert.equal(code, 0);
+      assert.equal(code, 0, cli.output());
       const logs = cli
         .output()
         .split('\n')

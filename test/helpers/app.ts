@@ -38,10 +38,11 @@ export async function buildTestApp(env: Environment = {}, options: TestAppOption
   const base = createDeps(config, t.db, log);
   const deps: Deps = { ...base, ...options.deps };
   let queue: JobQueue | undefined;
+  let jobs: { close(): Promise<void> } | undefined;
   if (options.queue || options.worker) {
     queue = await base.startQueue(Boolean(options.worker));
     await defineQueues(deps);
-    if (options.worker) await startWorker(deps);
+    if (options.worker) jobs = await startWorker(deps);
   }
   const built = await buildApp(deps);
   await built.app.ready();
@@ -53,6 +54,7 @@ export async function buildTestApp(env: Environment = {}, options: TestAppOption
     async close() {
       await built.app.close();
       await queue?.stop();
+      await jobs?.close();
       if (deps.redis) await closeRedis(deps.redis);
       await t.close();
     },

@@ -28,6 +28,8 @@ export interface IngestDeps {
   log: Logger;
   /** The embedder for a bot's settings, or undefined for full-text only. */
   embedderFor(settings: BotSettings): Embedder | undefined;
+  /** Parse, chunk and count terms (a thread pool's); default inline on this thread. */
+  prepare?: typeof prepareDocument;
   /** How many chunks one progress update covers while embedding. */
   progressEvery?: number;
 }
@@ -96,7 +98,7 @@ async function ingestDocument(
   if (!bytes) return 0;
   const settings = start.settings as BotSettings;
 
-  const chunks = await prepareDocument(
+  const chunks = await (deps.prepare ?? prepareDocument)(
     {
       bytes,
       fileType: doc.file_type as FileType,

@@ -106,6 +106,11 @@ function readError(error: unknown): DocumentParseError {
   });
 }
 
+/** Loads PDF.js ahead of the first document (a parser thread does this when it starts). */
+export async function loadPdfjs(): Promise<void> {
+  await getResolvedPDFJS();
+}
+
 /**
  * Extracts each page's text with unpdf's PDF.js build (no fonts loaded; it has no eval path). Pages are
  * sections, so every chunk knows its page. The abort signal destroys the PDF.js task.
