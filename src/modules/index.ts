@@ -39,15 +39,13 @@ export function createServices(deps: Deps) {
     db,
     access,
     embeddings: deps.embeddings,
-    loadBot: bots.load,
     reranker: createReranker(config),
     log: deps.log,
   });
-  const workflows = createWorkflowsModule(deps, { access, loadBot: bots.load });
+  const workflows = createWorkflowsModule(deps, { access });
   const chat = createChatService({
     db,
     access,
-    loadBot: bots.load,
     retrieval,
     llm: deps.llm,
     workflows: workflows.turnRunner,

@@ -431,9 +431,10 @@ describe(`chat (${testDriver})`, () => {
 
   it('hands the turn to the bot’s workflow when it has one (the seam, with a trivial executor)', async () => {
     const seen: WorkflowTurn[] = [];
-    // A trivial executor: bots named "Flow" have a workflow that echoes the message with one source.
+    // A trivial executor: the bot named "Flow" has a workflow that echoes the message with one source.
+    const flowBots = new Set<string>();
     const echo: WorkflowTurnRunner = {
-      hasWorkflow: async (bot) => bot.name === 'Flow',
+      hasWorkflow: async (id) => flowBots.has(id),
       async *run(turn) {
         seen.push(turn);
         if (turn.message === 'fail') {
@@ -458,7 +459,6 @@ describe(`chat (${testDriver})`, () => {
     const chatService = createChatService({
       db: h.t.db,
       access: h.services.access,
-      loadBot: h.services.bots.load,
       retrieval: h.services.retrieval,
       llm: h.deps.llm,
       workflows: echo,
@@ -466,6 +466,7 @@ describe(`chat (${testDriver})`, () => {
     const flowBot = (
       await h.app.inject({ method: 'POST', url: '/api/v1/bots', headers: owner.auth, payload: { name: 'Flow' } })
     ).json().id;
+    flowBots.add(flowBot);
     const ctx = { actor: { kind: 'user' as const, userId: owner.userId }, requestId: 'test', log: h.app.log };
     const collect = async (input: ChatInput) => {
       const turn = await chatService.start(ctx, input, new AbortController().signal);

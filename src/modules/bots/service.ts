@@ -72,8 +72,7 @@ export function createBotsService(deps: {
     },
 
     async get(ctx, botId) {
-      await access.requireBot(ctx, botId, 'use');
-      return load(botId);
+      return (await access.requireBot(ctx, botId, 'use')).bot;
     },
 
     async update(ctx, botId, input) {

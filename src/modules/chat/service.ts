@@ -66,7 +66,6 @@ export interface ChatService {
 export interface ChatDeps {
   db: Db;
   access: Access;
-  loadBot(botId: string): Promise<BotRow>;
   retrieval: Pick<RetrievalService, 'retrieve'>;
   llm: Pick<LlmRegistry, 'resolve'>;
   workflows: WorkflowTurnRunner;
@@ -169,16 +168,18 @@ export function createChatService(deps: ChatDeps): ChatService {
 
   return {
     async start(ctx, input, signal) {
-      await access.requireBot(ctx, input.bot_id, 'use');
+      if (!isUuid(input.bot_id)) throw notFound('Bot');
       const sessionId = input.session_id;
-      const [bot, session, history] = await Promise.all([
-        deps.loadBot(input.bot_id),
+      // One round trip of latency: the access check (which loads the bot) and the reads that only
+      // need ids run side by side; if access fails, what they read is dropped.
+      const [{ bot }, workflow, session, history] = await Promise.all([
+        access.requireBot(ctx, input.bot_id, 'use'),
+        deps.workflows.hasWorkflow(input.bot_id),
         sessionId ? repo.findSession(db, sessionId) : undefined,
         sessionId ? repo.recentMessages(db, sessionId, HISTORY_MESSAGES) : [],
       ]);
       // Another bot's session is as unknown here as a missing one.
       if (sessionId && session?.bot_id !== bot.id) throw notFound('Session');
-      const workflow = await deps.workflows.hasWorkflow(bot);
       const model = workflow ? undefined : resolveModel(bot);
       const prepared: PreparedTurn = {
         ctx,

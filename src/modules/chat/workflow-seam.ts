@@ -39,8 +39,11 @@ export type WorkflowTurnEvent =
   | { type: 'error'; code: string; message: string };
 
 export interface WorkflowTurnRunner {
-  /** Whether this bot's turns go to its workflow (e.g. it has a published one). */
-  hasWorkflow(bot: BotRow): Promise<boolean>;
+  /**
+   * Whether this bot's turns go to its workflow (e.g. it has a published one). Asked alongside
+   * the access check, so it may see ids the caller turns out not to own: its answer is then dropped.
+   */
+  hasWorkflow(botId: string): Promise<boolean>;
   run(turn: WorkflowTurn): AsyncIterable<WorkflowTurnEvent>;
 }
 

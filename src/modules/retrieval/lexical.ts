@@ -99,11 +99,32 @@ export async function searchLexical(
   db: Queryable,
   botId: string,
   query: string,
-  options: { limit: number; filters?: SearchFilters | undefined; bm25?: Bm25Params | undefined },
+  options: LexicalOptions,
 ): Promise<Candidate[]> {
+  const statement = lexicalRanking(botId, query, options);
+  if (!statement) return [];
+  const rows = await db.query<{ id: string; score: number }>(statement.sql, statement.params);
+  return rows.map((r) => ({ chunkId: r.id, score: Number(r.score) }));
+}
+
+export interface LexicalOptions {
+  limit: number;
+  filters?: SearchFilters | undefined;
+  bm25?: Bm25Params | undefined;
+}
+
+/**
+ * The statement behind `searchLexical` (rows `{id, score}`, best first), for callers that wrap it,
+ * e.g. to load the chunks in the same round trip; undefined when the query has no terms.
+ */
+export function lexicalRanking(
+  botId: string,
+  query: string,
+  options: LexicalOptions,
+): { sql: string; params: unknown[] } | undefined {
   assertUuid(botId, 'botId');
   const terms = queryTerms(query);
-  if (terms.length === 0 || options.limit <= 0) return [];
+  if (terms.length === 0 || options.limit <= 0) return undefined;
   const { k1, b } = options.bm25 ?? DEFAULT_BM25;
   const filter = filterSql(options.filters, 6);
   // Per query term: its document frequency, counted from the bot's postings (an index-only range
@@ -118,8 +139,8 @@ export async function searchLexical(
        WHERE c.bot_id = $1${filter.sql}
        ORDER BY s.score DESC, s.chunk_id LIMIT $5`
     : `SELECT s.chunk_id::text AS id, s.score FROM (${scored}) s ORDER BY s.score DESC, s.chunk_id LIMIT $5`;
-  const rows = await db.query<{ id: string; score: number }>(
-    `WITH stats AS MATERIALIZED (
+  return {
+    sql: `WITH stats AS MATERIALIZED (
        SELECT greatest(chunks, 1)::float8 AS n, greatest(terms::float8 / greatest(chunks, 1), 1) AS avglen
        FROM chunk_stats WHERE bot_id = $1
      ),
@@ -134,7 +155,6 @@ export async function searchLexical(
        WHERE d.df > 0
      )
      ${ranked}`,
-    [botId, terms, k1, b, options.limit, ...filter.params],
-  );
-  return rows.map((r) => ({ chunkId: r.id, score: Number(r.score) }));
+    params: [botId, terms, k1, b, options.limit, ...filter.params],
+  };
 }

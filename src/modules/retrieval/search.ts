@@ -2,7 +2,7 @@ import type { Db, Queryable } from '../../platform/db/db.ts';
 import { badRequest } from '../../platform/errors.ts';
 import { assertUuid, type SearchFilters } from './filters.ts';
 import { type FusionMethod, fuseRankings, type HybridWeights } from './hybrid.ts';
-import { type Bm25Params, type Candidate, searchLexical } from './lexical.ts';
+import { type Bm25Params, type Candidate, lexicalRanking, searchLexical } from './lexical.ts';
 import { searchVector, type VectorIndexOptions } from './vector.ts';
 
 /**
@@ -59,10 +59,33 @@ export async function searchChunks(db: Db, request: SearchRequest, tuning: Retri
   if (!Number.isInteger(topK) || topK < 1 || topK > MAX_TOP_K) {
     throw badRequest(`topK must be an integer from 1 to ${MAX_TOP_K}`, 'topK');
   }
-  const ranked = await rank(db, request, tuning);
   const threshold = request.scoreThreshold;
-  const kept = (threshold === undefined ? ranked : ranked.filter((c) => c.score >= threshold)).slice(0, topK);
-  return hydrate(db, request.botId, kept);
+  const keep = <T extends { score: number }>(ranked: T[]) =>
+    (threshold === undefined ? ranked : ranked.filter((c) => c.score >= threshold)).slice(0, topK);
+  if (request.mode === 'fulltext' || (request.mode === 'hybrid' && request.queryVector === undefined)) {
+    return keep(await rankAndLoadLexical(db, request, tuning));
+  }
+  return hydrate(db, request.botId, keep(await rank(db, request, tuning)));
+}
+
+/** Full-text only (also hybrid without an embedding provider): ranks and loads in one round trip. */
+async function rankAndLoadLexical(db: Db, request: SearchRequest, tuning: RetrievalTuning): Promise<SearchHit[]> {
+  const ranking = lexicalRanking(request.botId, request.query, {
+    limit: request.topK,
+    filters: request.filters,
+    bm25: tuning.bm25,
+  });
+  if (!ranking) return [];
+  const rows = await db.query<HitRow & { score: number }>(
+    `WITH ranked AS (${ranking.sql})
+     SELECT c.id::text AS chunk_id, r.score, c.document_id::text AS document_id, d.filename, c.content, c.metadata
+     FROM ranked r
+     JOIN chunks c ON c.id = r.id::bigint AND c.bot_id = $1
+     JOIN documents d ON d.id = c.document_id AND d.bot_id = c.bot_id
+     ORDER BY r.score DESC, c.id`,
+    ranking.params,
+  );
+  return rows.map((row) => toHit(row, Number(row.score)));
 }
 
 async function rank(db: Db, request: SearchRequest, tuning: RetrievalTuning): Promise<Candidate[]> {
@@ -115,25 +138,29 @@ async function hydrate(db: Queryable, botId: string, ranked: readonly Candidate[
   const hits: SearchHit[] = [];
   for (const { chunkId, score } of ranked) {
     const row = byId.get(chunkId);
-    if (!row) continue; // deleted since it was ranked
-    const metadata = (typeof row.metadata === 'string' ? JSON.parse(row.metadata) : (row.metadata ?? {})) as Record<
-      string,
-      unknown
-    >;
-    const hit: SearchHit = {
-      chunkId,
-      documentId: row.document_id,
-      filename: row.filename,
-      content: row.content,
-      score,
-      metadata,
-    };
-    const page = Number(metadata.page);
-    if (metadata.page !== undefined && metadata.page !== null && Number.isFinite(page)) hit.page = page;
-    const path = metadata.section_path;
-    if (Array.isArray(path) && path.length > 0) hit.section = path.map(String).join(' > ');
-    else if (typeof path === 'string' && path !== '') hit.section = path;
-    hits.push(hit);
+    if (row) hits.push(toHit(row, score)); // else deleted since it was ranked
   }
   return hits;
+}
+
+/** A loaded row as a search hit: page and section come from the chunk's metadata. */
+function toHit(row: HitRow, score: number): SearchHit {
+  const metadata = (typeof row.metadata === 'string' ? JSON.parse(row.metadata) : (row.metadata ?? {})) as Record<
+    string,
+    unknown
+  >;
+  const hit: SearchHit = {
+    chunkId: row.chunk_id,
+    documentId: row.document_id,
+    filename: row.filename,
+    content: row.content,
+    score,
+    metadata,
+  };
+  const page = Number(metadata.page);
+  if (metadata.page !== undefined && metadata.page !== null && Number.isFinite(page)) hit.page = page;
+  const path = metadata.section_path;
+  if (Array.isArray(path) && path.length > 0) hit.section = path.map(String).join(' > ');
+  else if (typeof path === 'string' && path !== '') hit.section = path;
+  return hit;
 }

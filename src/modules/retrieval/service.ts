@@ -68,7 +68,6 @@ export interface RetrievalDeps {
   db: Db;
   access: Access;
   embeddings: EmbeddingRegistry;
-  loadBot(botId: string): Promise<BotRow>;
   reranker?: Reranker | undefined;
   tuning?: RetrievalTuning | undefined;
   log: Pick<Logger, 'warn'>;
@@ -169,8 +168,7 @@ export function createRetrievalService(deps: RetrievalDeps): RetrievalService {
   return {
     retrieve,
     async search(ctx, input) {
-      await deps.access.requireBot(ctx, input.bot_id, 'use');
-      const bot = await deps.loadBot(input.bot_id);
+      const { bot } = await deps.access.requireBot(ctx, input.bot_id, 'use');
       return retrieve(bot, input.query, {
         topK: input.top_k,
         mode: input.mode,

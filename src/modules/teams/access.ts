@@ -2,7 +2,8 @@ import type { Ctx } from '../../platform/context.ts';
 import type { Queryable } from '../../platform/db/db.ts';
 import { AppError, forbidden, notFound } from '../../platform/errors.ts';
 import { isUuid } from '../../platform/ids.ts';
-import { findBotTeamAndRole, findRole, type Role } from './repo.ts';
+import type { BotRow } from '../bots/repo.ts';
+import { findBotWithRole, findRole, type Role } from './repo.ts';
 
 /**
  * The one place that decides who may touch a team or a bot. Anything the caller cannot see
@@ -23,8 +24,8 @@ export { isUuid };
 export interface Access {
   /** The caller's role in the team, or 404. Requires at least `min` (403 otherwise). */
   requireTeam(ctx: Ctx, teamId: string, min?: Role): Promise<Role>;
-  /** Returns the bot's team id when the caller may perform `action` on the bot. */
-  requireBot(ctx: Ctx, botId: string, action: BotAction): Promise<{ teamId: string; role: Role }>;
+  /** Returns the bot (and its team id) when the caller may perform `action` on it. */
+  requireBot(ctx: Ctx, botId: string, action: BotAction): Promise<{ teamId: string; role: Role; bot: BotRow }>;
 }
 
 export function createAccess(db: Queryable): Access {
@@ -49,17 +50,17 @@ export function createAccess(db: Queryable): Access {
 
     async requireBot(ctx, botId, action) {
       if (!isUuid(botId)) throw notFound('Bot');
-      // Every bot route starts here: one round trip finds the bot's team and the caller's role in it.
+      // Every bot route starts here: one round trip finds the bot and the caller's role in its team.
       const actor = ctx.actor;
-      const found = await findBotTeamAndRole(db, botId, actor.kind === 'user' ? actor.userId : undefined);
-      const teamId = found?.teamId;
+      const found = await findBotWithRole(db, botId, actor.kind === 'user' ? actor.userId : undefined);
+      const teamId = found?.bot.team_id;
       const role = !teamId ? undefined : actor.kind === 'user' ? found.role : await roleIn(ctx, teamId, botId);
       if (!teamId || !role) throw notFound('Bot');
       if (action === 'admin' && ctx.actor.kind === 'api_key') {
         throw new AppError('forbidden', 'API keys cannot manage bots or keys; sign in as a team admin');
       }
       if (RANK[role] < RANK[NEEDS[action]]) throw forbidden(`This needs the ${NEEDS[action]} role in the bot's team`);
-      return { teamId, role };
+      return { teamId, role, bot: found.bot };
     },
   };
 }

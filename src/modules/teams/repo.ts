@@ -1,4 +1,5 @@
 import type { Queryable } from '../../platform/db/db.ts';
+import type { BotRow } from '../bots/repo.ts';
 
 export type Role = 'owner' | 'admin' | 'member';
 
@@ -94,17 +95,19 @@ export function findUserIdByEmail(db: Queryable, email: string): Promise<string 
 }
 
 /** A bot's team and, for a user, their role in it (undefined when not a member). */
-export async function findBotTeamAndRole(
+export async function findBotWithRole(
   db: Queryable,
   botId: string,
   userId: string | undefined,
-): Promise<{ teamId: string; role: Role | undefined } | undefined> {
-  const rows = await db.query<{ team_id: string; role: Role | null }>(
-    `SELECT b.team_id, m.role FROM bots b
+): Promise<{ bot: BotRow; role: Role | undefined } | undefined> {
+  const rows = await db.query<BotRow & { caller_role: Role | null }>(
+    `SELECT b.*, m.role AS caller_role FROM bots b
      LEFT JOIN team_members m ON m.team_id = b.team_id AND m.user_id = $2
      WHERE b.id = $1`,
     [botId, userId ?? null],
   );
   const row = rows[0];
-  return row ? { teamId: row.team_id, role: row.role ?? undefined } : undefined;
+  if (!row) return undefined;
+  const { caller_role: role, ...bot } = row;
+  return { bot, role: role ?? undefined };
 }

@@ -1,6 +1,5 @@
 import type { Deps } from '../../deps.ts';
 import { validateLlmChoice } from '../../providers/llm/registry.ts';
-import type { BotRow } from '../bots/repo.ts';
 import type { WorkflowTurnRunner } from '../chat/workflow-seam.ts';
 import type { Access } from '../teams/access.ts';
 import { workflowLimits } from './engine-deps.ts';
@@ -15,7 +14,7 @@ import { createWorkflowTurnRunner } from './turn-runner.ts';
  */
 export function createWorkflowsModule(
   deps: Pick<Deps, 'db' | 'config' | 'embeddings' | 'llm' | 'log'>,
-  options: { access: Access; loadBot(botId: string): Promise<BotRow> },
+  options: { access: Access },
 ): { service: WorkflowsService; turnRunner: WorkflowTurnRunner } {
   const { db, config, log } = deps;
   const recorder = createRunRecorder({
@@ -28,7 +27,6 @@ export function createWorkflowsModule(
     service: createWorkflowsService({
       db,
       access: options.access,
-      loadBot: options.loadBot,
       recorder,
       checkModelChoice: (choice) => validateLlmChoice(config, choice),
     }),

@@ -5,7 +5,6 @@ import pino from 'pino';
 import { openTestDb, type TestDatabase, testDriver } from '../../../test/helpers/db.ts';
 import type { Ctx } from '../../platform/context.ts';
 import { AppError } from '../../platform/errors.ts';
-import type { BotRow } from '../bots/repo.ts';
 import { createAccess } from '../teams/access.ts';
 import { createRunRecorder } from './run-recorder.ts';
 import { basicRagWorkflow } from './samples.ts';
@@ -43,9 +42,7 @@ describe(`workflows service (${testDriver})`, () => {
       traceMaxBytes: 64 * 1024,
       log,
     });
-    const loadBot = async (id: string) =>
-      (await t.db.query<BotRow>('SELECT * FROM bots WHERE id = $1', [id]))[0] as BotRow;
-    service = createWorkflowsService({ db: t.db, access: createAccess(t.db), loadBot, recorder });
+    service = createWorkflowsService({ db: t.db, access: createAccess(t.db), recorder });
   });
   after(() => t.close());
 

@@ -2,7 +2,6 @@ import type { Ctx } from '../../platform/context.ts';
 import type { Db } from '../../platform/db/db.ts';
 import { AppError, notFound } from '../../platform/errors.ts';
 import type { LlmMessage } from '../../providers/llm/spec.ts';
-import type { BotRow } from '../bots/repo.ts';
 import { type Access, isUuid } from '../teams/access.ts';
 import { findModelChoiceProblems, type ModelChoiceCheck } from './model-choices.ts';
 import * as repo from './repo.ts';
@@ -76,7 +75,6 @@ export interface WorkflowsService {
 export interface WorkflowsServiceDeps {
   db: Db;
   access: Access;
-  loadBot(botId: string): Promise<BotRow>;
   recorder: RunRecorder;
   /** The server's rule for model choices (provider configured, model a plain name); throws AppError. */
   checkModelChoice?: ModelChoiceCheck | undefined;
@@ -205,8 +203,8 @@ export function createWorkflowsService(deps: WorkflowsServiceDeps): WorkflowsSer
     },
 
     async testRun(ctx, botId, input, signal) {
-      await access.requireBot(ctx, botId, 'edit');
-      const [bot, { draft, workflow }] = await Promise.all([deps.loadBot(botId), validDraft(botId, 'run it')]);
+      const { bot } = await access.requireBot(ctx, botId, 'edit');
+      const { draft, workflow } = await validDraft(botId, 'run it');
       return deps.recorder.start({
         bot,
         workflow,

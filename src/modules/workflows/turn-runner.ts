@@ -29,8 +29,8 @@ export function createWorkflowTurnRunner(deps: { db: Queryable; recorder: RunRec
     return result;
   };
   return {
-    async hasWorkflow(bot) {
-      return (await repo.findPublication(db, bot.id)) !== undefined;
+    async hasWorkflow(botId) {
+      return (await repo.findPublication(db, botId)) !== undefined;
     },
 
     async *run(turn): AsyncGenerator<WorkflowTurnEvent> {
