@@ -37,6 +37,16 @@ describe('access tokens', () => {
     assert.equal((await tokens.verifyAccessToken(await forge({ kid }).sign(key))).userId.length, 36);
   });
 
+  it('remembers a verified token until it expires, then refuses it', async (t) => {
+    const kid = await kidOf(await tokens.signAccessToken('u1'));
+    const expiresIn = 20;
+    const token = await forge({ kid, exp: Math.floor(Date.now() / 1000) + expiresIn }).sign(key);
+    assert.equal((await tokens.verifyAccessToken(token)).userId.length, 36);
+    assert.equal((await tokens.verifyAccessToken(token)).userId.length, 36, 'a second use is answered from memory');
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() + (expiresIn + 10) * 1000 });
+    await rejects(tokens.verifyAccessToken(token), 'token_expired');
+  });
+
   it('rejects a wrong issuer, a wrong audience, an expired token and a non-access token', async () => {
     const kid = await kidOf(await tokens.signAccessToken('u1'));
     await rejects(tokens.verifyAccessToken(await forge({ kid, iss: 'someone-else' }).sign(key)), 'token_invalid');

@@ -29,6 +29,9 @@ export interface TokenService {
 
 const keyId = (secret: string) => createHash('sha256').update(secret).digest('base64url').slice(0, 12);
 
+/** Verified tokens remembered, so a client's every request does not re-run the HMAC. */
+const VERIFIED_CACHE_SIZE = 10_000;
+
 export function createTokenService(settings: TokenSettings): TokenService {
   const keys = new Map<string, Uint8Array>();
   for (const secret of [settings.jwtSecret, ...settings.previousJwtSecrets]) {
@@ -36,6 +39,11 @@ export function createTokenService(settings: TokenSettings): TokenService {
   }
   const currentKid = keyId(settings.jwtSecret);
   const currentKey = keys.get(currentKid) as Uint8Array;
+  // A client reuses its access token for every request of its 15 minutes. A token's signature
+  // and claims never change, so a verified one is remembered (by its exact text, oldest forgotten
+  // first) until it expires; expiry is still checked on every use, and session revocation is
+  // checked by the caller on every request regardless.
+  const verified = new Map<string, AccessClaims & { expiresAt: number }>();
 
   return {
     signAccessToken(userId, sessionId) {
@@ -50,6 +58,11 @@ export function createTokenService(settings: TokenSettings): TokenService {
     },
 
     async verifyAccessToken(token) {
+      const known = verified.get(token);
+      if (known) {
+        if (Date.now() < known.expiresAt) return { userId: known.userId, sessionId: known.sessionId };
+        verified.delete(token);
+      }
       try {
         const { payload } = await jwtVerify(
           token,
@@ -63,7 +76,12 @@ export function createTokenService(settings: TokenSettings): TokenService {
         if (payload.typ !== 'access' || typeof payload.sub !== 'string') {
           throw new AppError('token_invalid', 'Not an access token');
         }
-        return { userId: payload.sub, sessionId: typeof payload.sid === 'string' ? payload.sid : undefined };
+        const claims = { userId: payload.sub, sessionId: typeof payload.sid === 'string' ? payload.sid : undefined };
+        if (typeof payload.exp === 'number') {
+          if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value as string);
+          verified.set(token, { ...claims, expiresAt: payload.exp * 1000 });
+        }
+        return claims;
       } catch (err) {
         if (err instanceof AppError) throw err;
         if (err instanceof joseErrors.JWTExpired) throw new AppError('token_expired', 'Access token expired');

@@ -28,7 +28,7 @@ export function openSse(reply: FastifyReply, options: { retryMs?: number } = {})
     connection: 'keep-alive',
     'x-accel-buffering': 'no',
   });
-  res.flushHeaders();
+  // No flush: the headers leave with the first event, in one write with it.
   let lastWrite = Date.now();
   const write = async (chunk: string) => {
     if (res.destroyed || res.writableEnded) return;
