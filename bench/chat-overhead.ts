@@ -2,10 +2,11 @@
  * Chat server overhead under concurrent streaming: what the whole chat pipeline (auth, access
  * check, session, retrieval, prompt, SSE, storing the turn) adds on top of the LLM's own time.
  *
- * One process runs a fake Anthropic API with a fixed first-token delay and token pacing, a bare
- * Fastify route that only relays that stream through the same provider client (the baseline),
- * and the real app (PGlite in memory, or a throwaway PostgreSQL database) with one small bot.
- * For 1, 50 and 200 concurrent streaming chats against each, it reports p50/p99 of
+ * This process runs the clients and a fake Anthropic API with a fixed first-token delay and token
+ * pacing; the servers under test run in processes of their own (bench/chat-server-process.ts): a
+ * bare Fastify route that only relays that stream through the same provider client (the
+ * baseline), and the real app (PGlite in memory, or a throwaway PostgreSQL database) with one
+ * small bot. For 1, 50 and 200 concurrent streaming chats against each, it reports p50/p99 of
  * (total latency − the fake's fixed delay), the errors, and the app's ratio to the relay.
  *
  *   node bench/chat-overhead.ts [--postgres postgres://postgres@127.0.0.1:5432/postgres] [--quick]
@@ -13,23 +14,12 @@
  * Loopback only; every loop is bounded in count and time.
  */
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import Fastify, { type FastifyInstance } from 'fastify';
 import pg from 'pg';
-import pino from 'pino';
-import { buildApp } from '../src/app.ts';
-import { loadConfig } from '../src/config.ts';
-import { createDeps } from '../src/infrastructure.ts';
-import { writeCorpus } from '../src/modules/retrieval/eval/corpus.ts';
-import type { Db } from '../src/platform/db/db.ts';
-import { migrate } from '../src/platform/db/migrate.ts';
-import { openPglite } from '../src/platform/db/pglite.ts';
-import { openPostgres } from '../src/platform/db/postgres.ts';
-import { createLlmRegistry } from '../src/providers/llm/registry.ts';
 import { startFakeAnthropic } from '../test/fakes/anthropic.ts';
+import { type ChatServer, startChatServer } from './chat-server-process.ts';
 
 export interface ChatOverheadOptions {
   /** Concurrent streams per level. */
@@ -57,6 +47,8 @@ export interface OverheadRow {
   p99Ms: number;
   /** Mean overhead, for context. */
   meanMs: number;
+  /** The server process's CPU time per stream (user + system), in ms. */
+  cpuPerStreamMs: number;
 }
 
 export interface ChatOverheadResult {
@@ -109,32 +101,20 @@ export async function runChatOverheadBench(options: ChatOverheadOptions = {}): P
     tokenDelayMs: o.tokenDelayMs,
     usage: { inputTokens: 500, outputTokens: o.answerTokens },
   });
-  const env = {
-    ENVIRONMENT: 'test' as const,
-    LOG_LEVEL: 'silent' as const,
-    ANTHROPIC_API_KEY: API_KEY,
-    ANTHROPIC_BASE_URL: fake.url,
-    EMBEDDING_PROVIDER: 'none' as const,
-    RATE_LIMIT_ENABLED: 'false' as const,
-  };
-
-  const database = await openBenchDb(o.postgresUrl);
-  const relay = await startRelay(loadConfig(env));
-  let app: FastifyInstance | undefined;
+  const database = await createBenchDatabase(o.postgresUrl);
+  const server = (target: 'relay' | 'app') =>
+    startChatServer({ target, anthropicUrl: fake.url, apiKey: API_KEY, databaseUrl: database.url, corpus: CORPUS });
+  const relay = await server('relay');
+  let app: ChatServer | undefined;
   try {
-    const config = loadConfig({ ...env, ...(database.url ? { DATABASE_URL: database.url } : {}) });
-    const built = await buildApp(createDeps(config, database.db, pino({ level: 'silent' })));
-    app = built.app as unknown as FastifyInstance;
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const appUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    const { token, botId } = await seedBot(appUrl, database.db);
-
+    app = await server('app');
     const targets = {
-      relay: { url: `${relay.url}/relay`, headers: {}, body: (q: string) => ({ message: q }) },
+      relay: { server: relay, url: relay.url, headers: {}, body: (q: string) => ({ message: q }) },
       app: {
-        url: `${appUrl}/api/v1/chat`,
-        headers: { authorization: `Bearer ${token}` },
-        body: (q: string) => ({ message: q, bot_id: botId, stream: true }),
+        server: app,
+        url: app.url,
+        headers: { authorization: `Bearer ${app.token}` },
+        body: (q: string) => ({ message: q, bot_id: app?.botId, stream: true }),
       },
     };
     // Warm both paths (JIT, connection pools, prepared plans) before measuring.
@@ -146,12 +126,15 @@ export async function runChatOverheadBench(options: ChatOverheadOptions = {}): P
     for (const concurrency of o.levels) {
       const rounds = o.roundsFor(concurrency);
       for (const name of ['relay', 'app'] as const) {
+        const cpuBefore = await targets[name].server.cpuMs();
         const samples = await runLevel(targets[name], concurrency, rounds, fixedDelayMs, o.levelTimeoutMs);
-        const row = summarise(name, concurrency, samples);
+        const cpuMs = (await targets[name].server.cpuMs()) - cpuBefore;
+        const row = summarise(name, concurrency, samples, cpuMs);
         rows.push(row);
         o.log(
           `${name.padEnd(5)} ${String(concurrency).padStart(3)} streams: p50 ${row.p50Ms.toFixed(1)} ms, ` +
-            `p99 ${row.p99Ms.toFixed(1)} ms, mean ${row.meanMs.toFixed(1)} ms, ${row.streams} streams, ${row.errors} errors`,
+            `p99 ${row.p99Ms.toFixed(1)} ms, mean ${row.meanMs.toFixed(1)} ms, ${row.streams} streams, ${row.errors} errors, ` +
+            `server CPU ${row.cpuPerStreamMs.toFixed(2)} ms/stream`,
         );
       }
     }
@@ -171,7 +154,7 @@ export async function runChatOverheadBench(options: ChatOverheadOptions = {}): P
     await app?.close();
     await relay.close();
     await fake.close();
-    await database.close();
+    await database.drop();
   }
 }
 
@@ -251,7 +234,7 @@ async function oneStream(target: Target, question: string, fixedDelayMs: number,
   }
 }
 
-function summarise(target: 'relay' | 'app', concurrency: number, samples: Sample[]): OverheadRow {
+function summarise(target: 'relay' | 'app', concurrency: number, samples: Sample[], cpuMs: number): OverheadRow {
   const ok = samples
     .filter((s) => s.ok)
     .map((s) => s.overheadMs)
@@ -266,76 +249,13 @@ function summarise(target: 'relay' | 'app', concurrency: number, samples: Sample
     p50Ms: pick(0.5),
     p99Ms: pick(0.99),
     meanMs: ok.reduce((s, x) => s + x, 0) / Math.max(1, ok.length),
+    cpuPerStreamMs: cpuMs / Math.max(1, samples.length),
   };
 }
 
-/**
- * The baseline: a bare Fastify route that streams the fake model through the same provider client
- * (the registry's Anthropic model with its retries and timeouts) as SSE deltas and a final event.
- */
-async function startRelay(config: ReturnType<typeof loadConfig>) {
-  const model = createLlmRegistry(config).resolve();
-  if (!model) throw new Error('the relay needs the fake Anthropic API configured');
-  const app = Fastify({ logger: false });
-  app.post('/relay', async (req, reply) => {
-    const { message } = req.body as { message: string };
-    const controller = new AbortController();
-    reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) controller.abort();
-    });
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
-    try {
-      for await (const event of model.stream({
-        system: 'You answer questions.',
-        messages: [{ role: 'user', content: message }],
-        signal: controller.signal,
-      })) {
-        if (event.type === 'text') res.write(`event: delta\ndata: ${JSON.stringify({ text: event.text })}\n\n`);
-        else res.write(`event: done\ndata: ${JSON.stringify({ usage: event.usage })}\n\n`);
-      }
-    } catch (error) {
-      res.write(`event: error\ndata: ${JSON.stringify({ detail: String(error) })}\n\n`);
-    }
-    res.end();
-  });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  return { url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, close: () => app.close() };
-}
-
-/** A user, a bot and a small knowledge base, through the app's own API where it matters. */
-async function seedBot(appUrl: string, db: Db): Promise<{ token: string; botId: string }> {
-  const call = async (path: string, body: unknown, token?: string) => {
-    const res = await fetch(`${appUrl}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify(body),
-    });
-    if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as Record<string, unknown>;
-  };
-  const user = await call('/api/v1/auth/register', {
-    email: `bench-${randomBytes(4).toString('hex')}@example.com`,
-    password: 'a long bench password',
-  });
-  const token = user.access_token as string;
-  const bot = await call('/api/v1/bots', { name: 'Bench bot' }, token);
-  const botId = bot.id as string;
-  await writeCorpus(
-    db,
-    botId,
-    CORPUS.map((content, i) => ({ filename: `doc${i}.md`, content })),
-  );
-  return { token, botId };
-}
-
-async function openBenchDb(postgresUrl: string | undefined): Promise<{ db: Db; url?: string; close(): Promise<void> }> {
-  if (!postgresUrl) {
-    const db = await openPglite(undefined);
-    await migrate(db);
-    return { db, close: () => db.close() };
-  }
+/** A throwaway PostgreSQL database beside `postgresUrl` for the app, or none (PGlite in memory). */
+async function createBenchDatabase(postgresUrl: string | undefined): Promise<{ url?: string; drop(): Promise<void> }> {
+  if (!postgresUrl) return { drop: async () => {} };
   const name = `snapagent_bench_${randomBytes(4).toString('hex')}`;
   const admin = async (sql: string) => {
     const client = new pg.Client({ connectionString: postgresUrl });
@@ -349,16 +269,7 @@ async function openBenchDb(postgresUrl: string | undefined): Promise<{ db: Db; u
   await admin(`CREATE DATABASE ${name}`);
   const url = new URL(postgresUrl);
   url.pathname = `/${name}`;
-  const db = await openPostgres({ url: url.toString(), ssl: 'disable', poolSize: 10 });
-  await migrate(db);
-  return {
-    db,
-    url: url.toString(),
-    async close() {
-      await db.close();
-      await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    },
-  };
+  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
 if (import.meta.main) {
