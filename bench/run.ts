@@ -29,10 +29,10 @@ const BENCHMARKS: { name: string; run: (log: Log) => Promise<string> }[] = [
 function formatChatOverhead(result: ChatOverheadResult): string {
   const lines = [
     `driver ${result.driver}, fake fixed delay ${result.fixedDelayMs} ms, load ${result.loadAverage.join(' -> ')}`,
-    'target  streams  errors  p50 ms  p99 ms',
+    'target  streams  errors  p50 ms  p99 ms  server CPU ms/stream',
     ...result.rows.map(
       (r) =>
-        `${r.target.padEnd(6)}  ${String(r.concurrency).padStart(7)}  ${String(r.errors).padStart(6)}  ${r.p50Ms.toFixed(1).padStart(6)}  ${r.p99Ms.toFixed(1).padStart(6)}`,
+        `${r.target.padEnd(6)}  ${String(r.concurrency).padStart(7)}  ${String(r.errors).padStart(6)}  ${r.p50Ms.toFixed(1).padStart(6)}  ${r.p99Ms.toFixed(1).padStart(6)}  ${r.cpuPerStreamMs.toFixed(2).padStart(20)}`,
     ),
     'app / relay: ' +
       result.ratios.map((r) => `${r.concurrency}: p50 ${r.p50.toFixed(2)}x p99 ${r.p99.toFixed(2)}x`).join('; '),
