@@ -18,6 +18,12 @@ export interface Ctx {
   /** The client's address and user agent, for the audit trail. */
   ip?: string | undefined;
   userAgent?: string | undefined;
+  /**
+   * The check that the caller's sign-in session has not ended, when it is still running: the
+   * access check awaits it beside its own query (one round trip instead of two). Only routes whose
+   * service starts with that access check ask for this (see `Authenticate`).
+   */
+  sessionCheck?: Promise<void> | undefined;
 }
 
 /** PostgreSQL's unique_violation, surfaced the same way by node-postgres and PGlite. */

@@ -91,11 +91,24 @@ describe(`auth (${testDriver})`, () => {
 
   it('logout ends the session', async () => {
     const s = await signUp(h.app, 'out');
+    const bot = (
+      await h.app.inject({ method: 'POST', url: '/api/v1/bots', headers: s.auth, payload: { name: 'Mine' } })
+    ).json().id as string;
     const out = await post('/api/v1/auth/logout', { refresh_token: s.refresh });
     assert.equal(out.statusCode, 204);
     assert.equal((await post('/api/v1/auth/refresh', { refresh_token: s.refresh })).statusCode, 401);
     const me = await h.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: s.auth });
     assert.equal(me.statusCode, 401);
+    // Chat and search finish the session check beside their access query: refused all the same.
+    for (const [url, payload] of [
+      ['/api/v1/chat', { message: 'hello', bot_id: bot }],
+      ['/api/v1/search', { query: 'hello', bot_id: bot }],
+    ] as const) {
+      const res = await h.app.inject({ method: 'POST', url, headers: s.auth, payload });
+      assert.equal(res.statusCode, 401, url);
+      assert.equal(res.json().code, 'token_invalid', url);
+    }
+    assert.equal((await h.app.inject({ method: 'GET', url: `/api/v1/bots/${bot}`, headers: s.auth })).statusCode, 401);
   });
 
   it('rejects forged, expired, alg:none and foreign-audience access tokens', async () => {

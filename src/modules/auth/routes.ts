@@ -82,12 +82,18 @@ const keyDto = (k: ApiKeyRow) => ({
 
 /** Reads `Authorization: Bearer <token>` and resolves the caller. */
 export function createAuthenticate(auth: AuthService): Authenticate {
-  return async (request: FastifyRequest): Promise<Ctx> => {
+  return async (request, options = {}): Promise<Ctx> => {
     const header = request.headers.authorization;
     const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     if (!match?.[1]) throw unauthorized('Send Authorization: Bearer <access token or API key>');
-    const actor = await auth.resolveBearer(match[1]);
-    return { actor, requestId: request.id, ...clientOf(request) };
+    const { actor, sessionCheck } = await auth.resolveBearerDeferred(match[1]);
+    if (!options.sessionCheckedByAccess) await sessionCheck;
+    return {
+      actor,
+      requestId: request.id,
+      ...clientOf(request),
+      ...(options.sessionCheckedByAccess ? { sessionCheck } : {}),
+    };
   };
 }
 

@@ -35,6 +35,11 @@ export interface AuthService {
   issueTokens(user: repo.UserRow, client: ClientInfo, method: SignInMethod): Promise<TokenPair>;
   /** Resolves `Authorization: Bearer <JWT or API key>` to an actor, or throws 401. */
   resolveBearer(token: string): Promise<Actor>;
+  /**
+   * The same, with the session check (has the user signed out?) handed back still running, for a
+   * caller that finishes it beside its next query; it rejects with 401 when the session ended.
+   */
+  resolveBearerDeferred(token: string): Promise<{ actor: Actor; sessionCheck: Promise<void> | undefined }>;
   /** The caller's live sessions, newest first; `current` marks the one this request uses. */
   listSessions(ctx: Ctx): Promise<(SessionRecord & { current: boolean })[]>;
   /** Ends one of the caller's sessions (404 for anyone else's). */
@@ -209,16 +214,23 @@ export function createAuthService(deps: {
     },
 
     async resolveBearer(token) {
-      if (token.startsWith(API_KEY_PREFIX)) return apiKeys.resolve(token);
+      const { actor, sessionCheck } = await this.resolveBearerDeferred(token);
+      await sessionCheck;
+      return actor;
+    },
+
+    async resolveBearerDeferred(token) {
+      if (token.startsWith(API_KEY_PREFIX)) return { actor: await apiKeys.resolve(token), sessionCheck: undefined };
       const claims = await tokens.verifyAccessToken(token);
+      if (!claims.sessionId) return { actor: { kind: 'user', userId: claims.userId }, sessionCheck: undefined };
       // Signing out (or reuse detection) ends the session: its access tokens stop working too.
       // Always PostgreSQL: no cache may answer "not revoked".
-      if (claims.sessionId && (await repo.isRefreshFamilyRevoked(db, claims.sessionId))) {
-        throw new AppError('token_invalid', 'Session has ended; please sign in again');
-      }
-      return claims.sessionId
-        ? { kind: 'user', userId: claims.userId, sessionId: claims.sessionId }
-        : { kind: 'user', userId: claims.userId };
+      const sessionCheck = repo.isRefreshFamilyRevoked(db, claims.sessionId).then((revoked) => {
+        if (revoked) throw new AppError('token_invalid', 'Session has ended; please sign in again');
+      });
+      // Handled here as well, so a request that fails before awaiting it leaves no stray rejection.
+      sessionCheck.catch(() => {});
+      return { actor: { kind: 'user', userId: claims.userId, sessionId: claims.sessionId }, sessionCheck };
     },
   };
 }

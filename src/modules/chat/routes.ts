@@ -104,7 +104,7 @@ export function chatRoutes(app: App, deps: { chat: ChatService; authenticate: Au
       response: { 200: ChatResponse },
     },
     handler: async (req, reply) => {
-      const ctx = await authenticate(req);
+      const ctx = await authenticate(req, { sessionCheckedByAccess: true });
       const stream = req.body.stream ?? /\btext\/event-stream\b/.test(req.headers.accept ?? '');
       const controller = new AbortController();
       const res = reply.raw;

@@ -168,13 +168,12 @@ export function createChatService(deps: ChatDeps): ChatService {
 
   return {
     async start(ctx, input, signal) {
-      if (!isUuid(input.bot_id)) throw notFound('Bot');
       const sessionId = input.session_id;
       // One round trip of latency: the access check (which loads the bot) and the reads that only
       // need ids run side by side; if access fails, what they read is dropped.
       const [{ bot }, workflow, session, history] = await Promise.all([
         access.requireBot(ctx, input.bot_id, 'use'),
-        deps.workflows.hasWorkflow(input.bot_id),
+        isUuid(input.bot_id) && deps.workflows.hasWorkflow(input.bot_id),
         sessionId ? repo.findSession(db, sessionId) : undefined,
         sessionId ? repo.recentMessages(db, sessionId, HISTORY_MESSAGES) : [],
       ]);

@@ -58,7 +58,7 @@ export function retrievalRoutes(app: App, deps: { retrieval: RetrievalService; a
       },
     },
     handler: async (req) => {
-      const result = await retrieval.search(await authenticate(req), req.body);
+      const result = await retrieval.search(await authenticate(req, { sessionCheckedByAccess: true }), req.body);
       return { results: result.hits.map(sourceDto), mode: result.mode, reranked: result.reranked };
     },
   });

@@ -39,6 +39,7 @@ export function createAccess(db: Queryable): Access {
 
   return {
     async requireTeam(ctx, teamId, min = 'member') {
+      await ctx.sessionCheck;
       if (!isUuid(teamId)) throw notFound('Team');
       // A bot key speaks for one bot, never for its whole team.
       const role =
@@ -49,10 +50,17 @@ export function createAccess(db: Queryable): Access {
     },
 
     async requireBot(ctx, botId, action) {
-      if (!isUuid(botId)) throw notFound('Bot');
-      // Every bot route starts here: one round trip finds the bot and the caller's role in its team.
+      if (!isUuid(botId)) {
+        await ctx.sessionCheck;
+        throw notFound('Bot');
+      }
+      // Every bot route starts here: one round trip finds the bot and the caller's role in its team
+      // (and finishes a session check still running, beside it).
       const actor = ctx.actor;
-      const found = await findBotWithRole(db, botId, actor.kind === 'user' ? actor.userId : undefined);
+      const [found] = await Promise.all([
+        findBotWithRole(db, botId, actor.kind === 'user' ? actor.userId : undefined),
+        ctx.sessionCheck,
+      ]);
       const teamId = found?.bot.team_id;
       const role = !teamId ? undefined : actor.kind === 'user' ? found.role : await roleIn(ctx, teamId, botId);
       if (!teamId || !role) throw notFound('Bot');

@@ -18,8 +18,12 @@ export type App = FastifyInstance<
   ZodTypeProvider
 >;
 
-/** Resolves the caller of a request (401 when there is none); handed to every module's routes. */
-export type Authenticate = (request: FastifyRequest) => Promise<Ctx>;
+/**
+ * Resolves the caller of a request (401 when there is none); handed to every module's routes.
+ * `sessionCheckedByAccess`: the route's service begins with the access check, which then finishes
+ * the session check (`Ctx.sessionCheck`) in the same round trip as its own query.
+ */
+export type Authenticate = (request: FastifyRequest, options?: { sessionCheckedByAccess?: boolean }) => Promise<Ctx>;
 
 /** Security requirement shown in OpenAPI for routes that need a bearer token or API key. */
 export const BEARER = [{ bearerAuth: [] }];
