@@ -64,6 +64,18 @@ describe('createPreparer (parser threads)', () => {
   });
 });
 
+describe('createPreparer with threads that cannot start', () => {
+  it('stops starting them after a few tries and prepares inline', async () => {
+    const broken = createPreparer(1, {
+      threadUrl: new URL('../../../test/fixtures/broken-thread.ts', import.meta.url),
+    });
+    await broken.ready;
+    const [chunk] = await broken.prepare(text('Prepared all the same.'));
+    assert.equal(chunk?.content, 'Prepared all the same.');
+    await broken.close();
+  });
+});
+
 describe('createPreparer(0)', () => {
   it('prepares inline', async () => {
     const inline = createPreparer(0);

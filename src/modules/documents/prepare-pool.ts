@@ -19,16 +19,23 @@ const THREAD_HEAP_MB = 2048;
 /** Documents one thread works on at once: PDF.js awaits between steps, a second one fills the gaps. */
 const TASKS_PER_THREAD = 2;
 
+/** Threads that may die before ever becoming ready until the pool stops starting them (and parses inline). */
+const MAX_FAILED_STARTS = 3;
+
+// `.ts` when run from source (type stripping), `.js` from the build.
+const THREAD_URL = new URL(`./prepare-thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+
 /**
  * `threads` worker threads preparing documents (0: inline, on the caller's thread). Parsing a PDF
  * is the slowest CPU step of ingestion; on threads of their own the main thread keeps serving
  * requests, embedding calls and writes meanwhile, and a document that exhausts a thread's memory
  * fails alone. Threads start with the pool (loading their parsers before the first upload), never
- * keep the process alive, and are replaced when one dies or is stopped by an abort.
+ * keep the process alive, and are replaced when one dies or is stopped by an abort; if threads
+ * cannot start at all, documents are prepared inline rather than not at all.
  */
-export function createPreparer(threads: number): Preparer {
+export function createPreparer(threads: number, options: { threadUrl?: URL } = {}): Preparer {
   if (threads <= 0) return { prepare: prepareDocument, ready: Promise.resolve(), close: async () => {} };
-  return new PreparePool(threads);
+  return new PreparePool(threads, options.threadUrl ?? THREAD_URL);
 }
 
 interface Task {
@@ -46,24 +53,25 @@ interface Slot {
   loaded: Promise<void>;
 }
 
-// `.ts` when run from source (type stripping), `.js` from the build.
-const THREAD_URL = new URL(`./prepare-thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
-
 class PreparePool implements Preparer {
   readonly #size: number;
+  readonly #threadUrl: URL;
   readonly #slots: Slot[] = [];
   readonly #waiting: Task[] = [];
   #nextId = 1;
+  #failedStarts = 0;
   readonly ready: Promise<void>;
 
-  constructor(size: number) {
+  constructor(size: number, threadUrl: URL) {
     this.#size = size;
+    this.#threadUrl = threadUrl;
     while (this.#spawn());
     this.ready = Promise.all(this.#slots.map((slot) => slot.loaded)).then(() => {});
   }
 
   prepare(input: PrepareInput, signal?: AbortSignal): Promise<PreparedChunk[]> {
     if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.#broken()) return prepareDocument(input, signal);
     return new Promise((resolve, reject) => {
       const task: Task = { id: this.#nextId++, input, resolve, reject, signal };
       if (signal) {
@@ -96,14 +104,22 @@ class PreparePool implements Preparer {
     }
   }
 
+  #broken(): boolean {
+    return this.#failedStarts >= MAX_FAILED_STARTS;
+  }
+
   #spawn(): Slot | undefined {
-    if (this.#slots.length >= this.#size) return undefined;
-    const worker = new Worker(THREAD_URL, { resourceLimits: { maxOldGenerationSizeMb: THREAD_HEAP_MB } });
+    if (this.#slots.length >= this.#size || this.#broken()) return undefined;
+    const worker = new Worker(this.#threadUrl, { resourceLimits: { maxOldGenerationSizeMb: THREAD_HEAP_MB } });
     worker.unref();
+    let isLoaded = false;
     let loaded = () => {};
     const slot: Slot = { worker, tasks: new Map(), loaded: new Promise((resolve) => (loaded = resolve)) };
     worker.on('message', (answer: PrepareAnswer) => {
-      if ('ready' in answer) return loaded();
+      if ('ready' in answer) {
+        isLoaded = true;
+        return loaded();
+      }
       const task = slot.tasks.get(answer.id);
       if (!task) return;
       slot.tasks.delete(answer.id);
@@ -115,9 +131,14 @@ class PreparePool implements Preparer {
         );
       this.#dispatch();
     });
+    const died = (error: unknown) => {
+      if (!isLoaded && this.#slots.includes(slot)) this.#failedStarts++;
+      loaded(); // a thread that died while loading must not hold `ready` up
+      // Its documents are not to blame when it never started: they go back in line.
+      this.#retire(slot, isLoaded ? error : undefined);
+    };
     worker.on('error', (error: Error & { code?: string }) => {
-      this.#retire(
-        slot,
+      died(
         error.code === 'ERR_WORKER_OUT_OF_MEMORY'
           ? new DocumentParseError(
               'too_large',
@@ -126,10 +147,7 @@ class PreparePool implements Preparer {
           : error,
       );
     });
-    worker.on('exit', () => {
-      loaded(); // a thread that died while loading must not hold `ready` up
-      this.#retire(slot, new Error('the document parser thread stopped unexpectedly'));
-    });
+    worker.on('exit', () => died(new Error('the document parser thread stopped unexpectedly')));
     this.#slots.push(slot);
     return slot;
   }
@@ -141,14 +159,27 @@ class PreparePool implements Preparer {
     return best && best.tasks.size < TASKS_PER_THREAD ? best : undefined;
   }
 
-  /** Drops a dead or stopped thread, failing its tasks; a fresh one takes its place. */
+  /**
+   * Drops a dead or stopped thread, failing its tasks with `error` (or, without one, putting them
+   * back in line); a fresh thread takes its place.
+   */
   #retire(slot: Slot, error: unknown): void {
     const index = this.#slots.indexOf(slot);
     if (index === -1) return;
     this.#slots.splice(index, 1);
-    for (const task of slot.tasks.values()) this.#settle(task, error);
+    if (error === undefined) this.#waiting.unshift(...slot.tasks.values());
+    else for (const task of slot.tasks.values()) this.#settle(task, error);
     slot.tasks.clear();
     this.#spawn();
+    if (this.#broken()) {
+      // No thread will take them: prepare what waits inline.
+      for (const task of this.#waiting.splice(0)) {
+        prepareDocument(task.input, task.signal).then(
+          (chunks) => this.#settle(task, undefined, chunks),
+          (err) => this.#settle(task, err),
+        );
+      }
+    }
     this.#dispatch();
   }
 

@@ -1,7 +1,7 @@
 /**
  * The worker-thread side of `PreparePool`: runs `prepareDocument` for each task the pool posts
- * (a few at once: PDF.js awaits between steps) and answers with the chunks, or with the error as plain data (class instances do not survive
- * the trip between threads).
+ * (a few at once: PDF.js awaits between steps) and answers with the chunks, or with the error as
+ * plain data (class instances do not survive the trip between threads).
  */
 import { parentPort } from 'node:worker_threads';
 import { DocumentParseError } from './parse/errors.ts';
