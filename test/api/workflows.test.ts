@@ -540,6 +540,24 @@ describe(`workflow API (${testDriver})`, () => {
     assert.equal((await call('GET', wf(ragBot, '/runs?status=bogus'))).statusCode, 400);
   });
 
+  it('closes runs a stopped server left running, once they outlive the longest run allowed', async () => {
+    // As a crash leaves them: `running`, never finished. One from long ago, one just started.
+    const [abandoned, live] = [crypto.randomUUID(), crypto.randomUUID()];
+    await h.t.db.query(
+      `INSERT INTO workflow_runs (id, bot_id, source, message, started_at)
+       VALUES ($1, $3, 'draft', 'crashed', now() - interval '3 hours'), ($2, $3, 'draft', 'in flight', now())`,
+      [abandoned, live, ragBot],
+    );
+    const runs = (await call('GET', wf(ragBot, '/runs?source=draft&limit=200'))).json().runs;
+    const byId = new Map(runs.map((r: Data) => [r.id, r]));
+    assert.equal((byId.get(abandoned) as Data).status, 'failed');
+    assert.equal(((byId.get(abandoned) as Data).error as Data).code, 'interrupted');
+    assert.ok((byId.get(abandoned) as Data).finished_at);
+    assert.equal((byId.get(live) as Data).status, 'running', 'a run that may still be going is left alone');
+    const one = (await call('GET', wf(ragBot, `/runs/${abandoned}`))).json();
+    assert.match(one.error.message, /interrupted/);
+  });
+
   it('answers 401 without credentials and 404 to another team, whatever the route', async () => {
     const routes: [method: 'GET' | 'PUT' | 'POST' | 'DELETE', path: string, body?: Data][] = [
       ['GET', ''],

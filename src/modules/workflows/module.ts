@@ -4,7 +4,7 @@ import type { WorkflowTurnRunner } from '../chat/workflow-seam.ts';
 import type { Access } from '../teams/access.ts';
 import { workflowLimits } from './engine-deps.ts';
 import { createRunRecorder } from './run-recorder.ts';
-import { createWorkflowsService, type WorkflowsService } from './service.ts';
+import { abandonedRunAfterMs, createWorkflowsService, type WorkflowsService } from './service.ts';
 import { createWorkflowTurnRunner } from './turn-runner.ts';
 
 /**
@@ -29,6 +29,7 @@ export function createWorkflowsModule(
       access: options.access,
       recorder,
       checkModelChoice: (choice) => validateLlmChoice(config, choice),
+      abandonedRunAfterMs: abandonedRunAfterMs(config.workflow.maxRunMs),
     }),
     turnRunner: createWorkflowTurnRunner({ db, recorder }),
   };

@@ -264,6 +264,19 @@ export async function finishRun(
   );
 }
 
+/**
+ * Closes the bot's runs still `running` after `afterMs`, longer than any run may last: the process
+ * running them stopped (crash, kill, deploy) before it could record the end.
+ */
+export async function closeAbandonedRuns(db: Queryable, botId: string, afterMs: number): Promise<void> {
+  await db.query(
+    `UPDATE workflow_runs SET status = 'failed', error_code = 'interrupted',
+       error_message = 'The run was interrupted: the server stopped before it finished', finished_at = now()
+     WHERE bot_id = $1 AND status = 'running' AND started_at < now() - make_interval(secs => $2::float8 / 1000)`,
+    [botId, afterMs],
+  );
+}
+
 const RUN_SUMMARY_COLUMNS = `id, bot_id, source, version, draft_revision, session_id, chat_message_id, status, message,
   answer, error_code, error_message, error_node_id, steps, input_tokens, output_tokens, duration_ms, NULL AS trace,
   started_by, started_at, finished_at`;

@@ -78,7 +78,16 @@ export interface WorkflowsServiceDeps {
   recorder: RunRecorder;
   /** The server's rule for model choices (provider configured, model a plain name); throws AppError. */
   checkModelChoice?: ModelChoiceCheck | undefined;
+  /** A run still `running` after this long was abandoned by a stopped process (longest run + a margin). */
+  abandonedRunAfterMs?: number | undefined;
 }
+
+/** Room beyond the longest run allowed before a `running` run counts as abandoned. */
+const ABANDONED_RUN_MARGIN_MS = 60_000;
+const DEFAULT_ABANDONED_RUN_AFTER_MS = 3_600_000 + ABANDONED_RUN_MARGIN_MS;
+
+/** When a `running` run counts as abandoned, given the longest a run may take. */
+export const abandonedRunAfterMs = (maxRunMs: number) => maxRunMs + ABANDONED_RUN_MARGIN_MS;
 
 /** 422 with every problem, in `problems` of the problem+json body. */
 export function workflowInvalid(problems: WorkflowProblem[], message: string, extra: Record<string, unknown> = {}) {
@@ -222,6 +231,7 @@ export function createWorkflowsService(deps: WorkflowsServiceDeps): WorkflowsSer
 
     async listRuns(ctx, botId, filter, page) {
       await access.requireBot(ctx, botId, 'use');
+      await repo.closeAbandonedRuns(db, botId, deps.abandonedRunAfterMs ?? DEFAULT_ABANDONED_RUN_AFTER_MS);
       return repo.listRuns(
         db,
         botId,
@@ -232,6 +242,7 @@ export function createWorkflowsService(deps: WorkflowsServiceDeps): WorkflowsSer
 
     async getRun(ctx, botId, runId) {
       await access.requireBot(ctx, botId, 'use');
+      await repo.closeAbandonedRuns(db, botId, deps.abandonedRunAfterMs ?? DEFAULT_ABANDONED_RUN_AFTER_MS);
       const run = isUuid(runId) ? await repo.findRun(db, botId, runId) : undefined;
       if (!run) throw notFound('Workflow run');
       return run;
