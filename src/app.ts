@@ -24,6 +24,7 @@ import { dbReadiness, healthRoutes, providerReadiness, type ReadinessCheck } fro
 import { registerProblemHandlers } from './platform/http/problem.ts';
 import { requestId } from './platform/http/request-id.ts';
 import type { App } from './platform/http/types.ts';
+import { metricsRoutes } from './platform/metrics.ts';
 import { registerRateLimits } from './platform/rate-limit.ts';
 import { redisReadiness } from './platform/redis.ts';
 import { VERSION } from './platform/version.ts';
@@ -58,6 +59,7 @@ export async function buildApp(deps: Deps, options: { readiness?: ReadinessCheck
     if (closing) reply.header('connection', 'close');
   });
   registerProblemHandlers(app);
+  metricsRoutes(app, { token: config.metricsToken });
 
   await app.register(swagger, {
     openapi: {

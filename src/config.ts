@@ -92,6 +92,7 @@ const envSchema = z.object({
   RATE_LIMIT_AUTH_MAX: positiveInt.default(20),
   RATE_LIMIT_API_KEY_MAX: positiveInt.default(600),
   RATE_LIMIT_PUBLIC_BOT_MAX: positiveInt.default(600),
+  METRICS_TOKEN: optionalString,
   TRUST_PROXY: z
     .string()
     .default('loopback,linklocal,uniquelocal')
@@ -179,6 +180,8 @@ export interface Config {
   redis: { url: string; tls: boolean; tlsCaFile: string | undefined; keyPrefix: string } | undefined;
   /** Which proxies may set X-Forwarded-For (Fastify `trustProxy`): the client IP behind them is what limits count. */
   trustProxy: boolean | string;
+  /** Bearer token `GET /metrics` requires; open when unset. */
+  metricsToken: string | undefined;
   /** Requests per window; see README "Sign-in, tokens and limits". */
   rateLimit: {
     enabled: boolean;
@@ -318,6 +321,7 @@ export function loadConfig(env: Environment | NodeJS.ProcessEnv): Config {
     },
     corsOrigins: e.CORS_ORIGINS,
     trustProxy: trustProxy(e.TRUST_PROXY),
+    metricsToken: e.METRICS_TOKEN,
     rateLimit: {
       enabled: e.RATE_LIMIT_ENABLED,
       windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS,

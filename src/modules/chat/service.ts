@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Ctx } from '../../platform/context.ts';
 import type { Db } from '../../platform/db/db.ts';
 import { AppError, notFound } from '../../platform/errors.ts';
+import { boundedLabel, metrics } from '../../platform/metrics.ts';
 import type { LlmRegistry } from '../../providers/llm/registry.ts';
 import type { LlmModel } from '../../providers/llm/spec.ts';
 import type { BotRow } from '../bots/repo.ts';
@@ -26,6 +27,9 @@ export type { UsageSummary } from './usage.ts';
  * (`sources`, `delta`s, then `done` or `error`) that the route sends as SSE or collects into JSON;
  * the turn (question and answer, with usage and cost) is stored in one write when it ends.
  */
+
+/** Model names seen in metrics labels (bounded: see `boundedLabel`). */
+const modelsSeen = new Set<string>();
 
 /** Earlier messages read for the prompt's history (the token budget then trims them). */
 const HISTORY_MESSAGES = 20;
@@ -136,14 +140,24 @@ export function createChatService(deps: ChatDeps): ChatService {
         },
       });
 
+    const count = (outcome: string) => {
+      metrics.chatTurns.inc({ mode: record.mode, outcome });
+      if (record.provider && record.model) {
+        const labels = { provider: record.provider, model: boundedLabel(modelsSeen, record.model) };
+        metrics.llmTokens.inc({ ...labels, direction: 'input' }, record.usage.input_tokens);
+        metrics.llmTokens.inc({ ...labels, direction: 'output' }, record.usage.output_tokens);
+      }
+    };
     try {
       const answer = turn.workflow
         ? workflowAnswer(deps.workflows, turn, messageId, record)
         : ragAnswer(deps, turn, record);
       for await (const event of answer) yield event;
       await store();
+      count('ok');
     } catch (err) {
       const problem = describeFailure(err, signal);
+      count(problem.code);
       const log = problem.code === 'internal_error' ? ctx.log.error.bind(ctx.log) : ctx.log.warn.bind(ctx.log);
       log({ err, bot_id: bot.id, session_id: sessionId, code: problem.code }, 'chat turn failed');
       try {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Db } from '../../platform/db/db.ts';
+import { metrics } from '../../platform/metrics.ts';
 import type { JobQueue, QueueDefinition, QueueJob } from '../../platform/queue.ts';
 import { type Embedder, EmbeddingError } from '../../providers/embedding/spec.ts';
 import type { BotSettings } from '../bots/settings.ts';
@@ -68,20 +69,27 @@ export async function runIngestJob(deps: IngestDeps, job: QueueJob<IngestJob>, r
   try {
     const chunks = await ingestDocument(deps, start, job.signal, log);
     log.info({ chunks, ms: Date.now() - started }, 'document ingested');
+    // No chunks: a newer attempt owns the document and counts it.
+    metrics.documents.inc({ outcome: chunks > 0 ? 'ready' : 'superseded' });
+    metrics.chunks.inc(chunks);
+    metrics.ingestSeconds.observe((Date.now() - started) / 1000);
   } catch (err) {
     if (err instanceof DocumentParseError || (err instanceof EmbeddingError && !err.retryable)) {
       // The file itself, or the provider's configuration, is the problem: retrying cannot help.
       await repo.markFailed(db, documentId, attempt, err.message);
       log.info({ reason: err.message }, 'document failed');
+      metrics.documents.inc({ outcome: 'failed' });
       return;
     }
     const message = err instanceof Error ? err.message : String(err);
     if (job.retryCount >= retryLimit) {
       await repo.markFailed(db, documentId, attempt, `Ingestion failed after ${retryLimit + 1} attempts: ${message}`);
       log.error({ err }, 'document failed; retries exhausted');
+      metrics.documents.inc({ outcome: 'failed' });
       return;
     }
     log.warn({ err }, 'ingestion attempt failed; will retry');
+    metrics.documents.inc({ outcome: 'retry' });
     throw err;
   }
 }
