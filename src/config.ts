@@ -93,6 +93,8 @@ const envSchema = z.object({
   RATE_LIMIT_API_KEY_MAX: positiveInt.default(600),
   RATE_LIMIT_PUBLIC_BOT_MAX: positiveInt.default(600),
   METRICS_TOKEN: optionalString,
+  AUDIT_LOG_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(365),
+  WORKFLOW_RUN_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(90),
   TRUST_PROXY: z
     .string()
     .default('loopback,linklocal,uniquelocal')
@@ -182,6 +184,8 @@ export interface Config {
   trustProxy: boolean | string;
   /** Bearer token `GET /metrics` requires; open when unset. */
   metricsToken: string | undefined;
+  /** Days of history kept by the daily prune (0: forever). */
+  retention: { auditLogDays: number; workflowRunDays: number };
   /** Requests per window; see README "Sign-in, tokens and limits". */
   rateLimit: {
     enabled: boolean;
@@ -322,6 +326,7 @@ export function loadConfig(env: Environment | NodeJS.ProcessEnv): Config {
     corsOrigins: e.CORS_ORIGINS,
     trustProxy: trustProxy(e.TRUST_PROXY),
     metricsToken: e.METRICS_TOKEN,
+    retention: { auditLogDays: e.AUDIT_LOG_RETENTION_DAYS, workflowRunDays: e.WORKFLOW_RUN_RETENTION_DAYS },
     rateLimit: {
       enabled: e.RATE_LIMIT_ENABLED,
       windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS,

@@ -1,10 +1,18 @@
 import type { Deps } from './deps.ts';
 import { ingestQueueDefinition, startIngestWorker } from './modules/documents/ingest.ts';
 import { createPreparer } from './modules/documents/prepare-pool.ts';
+import { pruneHistory } from './modules/retention/prune.ts';
+
+/** The daily prune of old history (see modules/retention), at a quiet hour. */
+export const PRUNE_QUEUE = 'history-prune';
+const PRUNE_CRON = '23 3 * * *';
 
 /** Declares every queue; each process that sends jobs does this once the queue has started. */
 export async function defineQueues(deps: Deps): Promise<void> {
   await deps.queue().define(ingestQueueDefinition(deps.config.jobLeaseSeconds));
+  await deps
+    .queue()
+    .define({ name: PRUNE_QUEUE, retryLimit: 2, retryDelaySeconds: 600, expireInSeconds: 3600, heartbeatSeconds: 60 });
 }
 
 /**
@@ -26,5 +34,10 @@ export async function startWorker(deps: Deps): Promise<{ close(): Promise<void> 
     config.workers,
   );
   log.info({ concurrency: config.workers, threads: config.ingestThreads }, 'ingestion worker started');
+  await deps.queue().work(PRUNE_QUEUE, 1, async () => {
+    const pruned = await pruneHistory(db, config.retention);
+    log.info({ pruned }, 'old history pruned');
+  });
+  await deps.queue().schedule(PRUNE_QUEUE, PRUNE_CRON);
   return preparer;
 }

@@ -38,6 +38,8 @@ export interface JobQueue {
     concurrency: number,
     handler: (job: QueueJob<T>) => Promise<void>,
   ): Promise<void>;
+  /** Sends a job to `name` on a cron schedule (UTC); every process may ask, one job is sent each time. */
+  schedule(name: string, cron: string): Promise<void>;
   /** The job's state and last error as pg-boss records them. */
   status(name: string, id: string): Promise<{ state: string; output: unknown } | undefined>;
   stop(): Promise<void>;
@@ -138,6 +140,10 @@ export async function startQueue(options: QueueOptions): Promise<JobQueue> {
           },
         );
       }
+    },
+
+    async schedule(name, cron) {
+      await boss.schedule(name, cron, {}, { tz: 'UTC' });
     },
 
     async status(name, id) {
