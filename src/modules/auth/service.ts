@@ -111,6 +111,20 @@ export function createAuthService(deps: {
     return ctx.actor.userId;
   };
 
+  async function resolveBearerDeferred(token: string): ReturnType<AuthService['resolveBearerDeferred']> {
+    if (token.startsWith(API_KEY_PREFIX)) return { actor: await apiKeys.resolve(token), sessionCheck: undefined };
+    const claims = await tokens.verifyAccessToken(token);
+    if (!claims.sessionId) return { actor: { kind: 'user', userId: claims.userId }, sessionCheck: undefined };
+    // Signing out (or reuse detection) ends the session: its access tokens stop working too.
+    // Always PostgreSQL: no cache may answer "not revoked".
+    const sessionCheck = repo.isRefreshFamilyRevoked(db, claims.sessionId).then((revoked) => {
+      if (revoked) throw new AppError('token_invalid', 'Session has ended; please sign in again');
+    });
+    // Handled here as well, so a request that fails before awaiting it leaves no stray rejection.
+    sessionCheck.catch(() => {});
+    return { actor: { kind: 'user', userId: claims.userId, sessionId: claims.sessionId }, sessionCheck };
+  }
+
   return {
     issueTokens: (user, client, method) => issue(user, client, method),
     endSessions,
@@ -214,23 +228,11 @@ export function createAuthService(deps: {
     },
 
     async resolveBearer(token) {
-      const { actor, sessionCheck } = await this.resolveBearerDeferred(token);
+      const { actor, sessionCheck } = await resolveBearerDeferred(token);
       await sessionCheck;
       return actor;
     },
 
-    async resolveBearerDeferred(token) {
-      if (token.startsWith(API_KEY_PREFIX)) return { actor: await apiKeys.resolve(token), sessionCheck: undefined };
-      const claims = await tokens.verifyAccessToken(token);
-      if (!claims.sessionId) return { actor: { kind: 'user', userId: claims.userId }, sessionCheck: undefined };
-      // Signing out (or reuse detection) ends the session: its access tokens stop working too.
-      // Always PostgreSQL: no cache may answer "not revoked".
-      const sessionCheck = repo.isRefreshFamilyRevoked(db, claims.sessionId).then((revoked) => {
-        if (revoked) throw new AppError('token_invalid', 'Session has ended; please sign in again');
-      });
-      // Handled here as well, so a request that fails before awaiting it leaves no stray rejection.
-      sessionCheck.catch(() => {});
-      return { actor: { kind: 'user', userId: claims.userId, sessionId: claims.sessionId }, sessionCheck };
-    },
+    resolveBearerDeferred,
   };
 }
