@@ -89,7 +89,13 @@ function environment(options: ChatServerOptions) {
   };
 }
 
-async function serveRelay(options: ChatServerOptions): Promise<{ app: FastifyInstance; ready: Ready }> {
+/** A started server: what the parent is told, and how to stop it. */
+interface Started {
+  ready: Ready;
+  close(): Promise<void>;
+}
+
+async function serveRelay(options: ChatServerOptions): Promise<Started> {
   const model = createLlmRegistry(loadConfig(environment(options))).resolve();
   if (!model) throw new Error('the relay needs the fake Anthropic API configured');
   const app = Fastify({ logger: false });
@@ -117,10 +123,13 @@ async function serveRelay(options: ChatServerOptions): Promise<{ app: FastifyIns
     res.end();
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
-  return { app, ready: { url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/relay` } };
+  return {
+    ready: { url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/relay` },
+    close: () => app.close(),
+  };
 }
 
-async function serveApp(options: ChatServerOptions): Promise<{ app: FastifyInstance; ready: Ready; db: Db }> {
+async function serveApp(options: ChatServerOptions): Promise<Started> {
   const db = options.databaseUrl
     ? await openPostgres({ url: options.databaseUrl, ssl: 'disable', poolSize: 10 })
     : await openPglite(undefined);
@@ -130,7 +139,13 @@ async function serveApp(options: ChatServerOptions): Promise<{ app: FastifyInsta
   await app.listen({ port: 0, host: '127.0.0.1' });
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   const { token, botId } = await seedBot(base, db, options.corpus);
-  return { app, db, ready: { url: `${base}/api/v1/chat`, token, botId } };
+  return {
+    ready: { url: `${base}/api/v1/chat`, token, botId },
+    async close() {
+      await app.close();
+      await db.close();
+    },
+  };
 }
 
 /** A user, a bot and a small knowledge base, through the app's own API where it matters. */
@@ -169,8 +184,7 @@ async function serve(): Promise<void> {
       return;
     }
     if (message !== 'close') return;
-    await started.app.close();
-    await ('db' in started ? (started.db as Db).close() : undefined);
+    await started.close();
     process.exit(0);
   });
   // The parent went away: do not linger.

@@ -82,12 +82,11 @@ export interface WorkflowsServiceDeps {
   abandonedRunAfterMs?: number | undefined;
 }
 
-/** Room beyond the longest run allowed before a `running` run counts as abandoned. */
-const ABANDONED_RUN_MARGIN_MS = 60_000;
-const DEFAULT_ABANDONED_RUN_AFTER_MS = 3_600_000 + ABANDONED_RUN_MARGIN_MS;
+/** When a `running` run counts as abandoned, given the longest a run may take: a minute later. */
+export const abandonedRunAfterMs = (maxRunMs: number) => maxRunMs + 60_000;
 
-/** When a `running` run counts as abandoned, given the longest a run may take. */
-export const abandonedRunAfterMs = (maxRunMs: number) => maxRunMs + ABANDONED_RUN_MARGIN_MS;
+/** Without the server's limit: after the longest run WORKFLOW_MAX_RUN_MS can allow (an hour). */
+const DEFAULT_ABANDONED_RUN_AFTER_MS = abandonedRunAfterMs(3_600_000);
 
 /** 422 with every problem, in `problems` of the problem+json body. */
 export function workflowInvalid(problems: WorkflowProblem[], message: string, extra: Record<string, unknown> = {}) {
