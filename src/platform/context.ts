@@ -8,7 +8,14 @@ export type Actor =
       /** The sign-in session (refresh family) the access token belongs to. */
       sessionId?: string;
     }
-  | { kind: 'api_key'; keyId: string; teamId: string; botId: string | null };
+  | {
+      kind: 'api_key';
+      keyId: string;
+      teamId: string;
+      botId: string | null;
+      /** A widget's publishable key: an anonymous visitor, who may only continue its own sessions. */
+      publishable?: boolean;
+    };
 
 /** Passed explicitly to every service call: the tenant is an argument, never ambient state. */
 export interface Ctx {

@@ -1,6 +1,6 @@
 import type { Actor, Ctx } from '../../platform/context.ts';
 import type { Db } from '../../platform/db/db.ts';
-import { notFound, unauthorized } from '../../platform/errors.ts';
+import { badRequest, notFound, unauthorized } from '../../platform/errors.ts';
 import type { Access } from '../teams/access.ts';
 import type { AuditLog } from './audit.ts';
 import { hashSecret, randomSecret } from './tokens.ts';
@@ -9,8 +9,14 @@ import { hashSecret, randomSecret } from './tokens.ts';
  * API keys for a bot or a whole team. The key is shown once; we keep its SHA-256 and a short
  * prefix that lets people tell keys apart in lists. Revocation lives in PostgreSQL, so a key
  * once revoked never comes back whatever a cache forgets.
+ *
+ * Two kinds: `secret` keys (`sa_…`) are Bearer credentials for the API; `publishable` keys
+ * (`pk_…`, bots only) sit in web pages and open nothing but that bot's widget routes.
  */
 export const API_KEY_PREFIX = 'sa_';
+export const PUBLISHABLE_KEY_PREFIX = 'pk_';
+export type KeyKind = 'secret' | 'publishable';
+const PREFIXES: Record<KeyKind, string> = { secret: API_KEY_PREFIX, publishable: PUBLISHABLE_KEY_PREFIX };
 const PREFIX_LENGTH = API_KEY_PREFIX.length + 8;
 
 export interface ApiKeyRow {
@@ -27,11 +33,13 @@ export interface ApiKeyRow {
 export type KeyScope = { botId: string } | { teamId: string };
 
 export interface ApiKeysService {
-  create(ctx: Ctx, scope: KeyScope, name: string | undefined): Promise<{ row: ApiKeyRow; key: string }>;
-  list(ctx: Ctx, scope: KeyScope): Promise<ApiKeyRow[]>;
-  revoke(ctx: Ctx, scope: KeyScope, keyId: string): Promise<void>;
-  /** The actor a presented key stands for, or 401. */
+  create(ctx: Ctx, scope: KeyScope, name: string | undefined, kind?: KeyKind): Promise<{ row: ApiKeyRow; key: string }>;
+  list(ctx: Ctx, scope: KeyScope, kind?: KeyKind): Promise<ApiKeyRow[]>;
+  revoke(ctx: Ctx, scope: KeyScope, keyId: string, kind?: KeyKind): Promise<void>;
+  /** The actor a presented secret key stands for, or 401. */
   resolve(key: string): Promise<Actor>;
+  /** The bot-scoped actor a publishable key stands for on widget routes, or 401. */
+  resolvePublishable(key: string): Promise<Extract<Actor, { kind: 'api_key' }> & { botId: string }>;
 }
 
 const COLUMNS = 'id, team_id, bot_id, name, prefix, created_at, last_used_at, revoked_at';
@@ -51,12 +59,13 @@ export function createApiKeysService(deps: { db: Db; access: Access; audit: Audi
   }
 
   return {
-    async create(ctx, scope, name) {
+    async create(ctx, scope, name, kind = 'secret') {
       const { teamId, botId } = await authorize(ctx, scope);
-      const key = `${API_KEY_PREFIX}${randomSecret(30)}`;
+      if (kind === 'publishable' && !botId) throw badRequest('Publishable keys belong to one bot');
+      const key = `${PREFIXES[kind]}${randomSecret(30)}`;
       const rows = await db.query<ApiKeyRow>(
-        `INSERT INTO api_keys (team_id, bot_id, name, prefix, key_hash, created_by)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
+        `INSERT INTO api_keys (team_id, bot_id, name, prefix, key_hash, created_by, kind)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
         [
           teamId,
           botId,
@@ -64,31 +73,33 @@ export function createApiKeysService(deps: { db: Db; access: Access; audit: Audi
           key.slice(0, PREFIX_LENGTH),
           hashSecret(key),
           ctx.actor.kind === 'user' ? ctx.actor.userId : null,
+          kind,
         ],
       );
       await audit.record(ctx, {
         event: 'api_key.created',
         userId: ctx.actor.kind === 'user' ? ctx.actor.userId : null,
         teamId,
-        details: { key_id: rows[0]?.id, bot_id: botId, prefix: key.slice(0, PREFIX_LENGTH) },
+        details: { key_id: rows[0]?.id, bot_id: botId, prefix: key.slice(0, PREFIX_LENGTH), kind },
       });
       return { row: rows[0] as ApiKeyRow, key };
     },
 
-    async list(ctx, scope) {
+    async list(ctx, scope, kind = 'secret') {
       const { teamId, botId } = await authorize(ctx, scope);
       return db.query<ApiKeyRow>(
-        `SELECT ${COLUMNS} FROM api_keys WHERE team_id = $1 AND bot_id IS NOT DISTINCT FROM $2 ORDER BY created_at`,
-        [teamId, botId],
+        `SELECT ${COLUMNS} FROM api_keys
+         WHERE team_id = $1 AND bot_id IS NOT DISTINCT FROM $2 AND kind = $3 ORDER BY created_at`,
+        [teamId, botId, kind],
       );
     },
 
-    async revoke(ctx, scope, keyId) {
+    async revoke(ctx, scope, keyId, kind = 'secret') {
       const { teamId, botId } = await authorize(ctx, scope);
       const rows = await db.query(
         `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now())
-         WHERE id::text = $1 AND team_id = $2 AND bot_id IS NOT DISTINCT FROM $3 RETURNING id`,
-        [keyId, teamId, botId],
+         WHERE id::text = $1 AND team_id = $2 AND bot_id IS NOT DISTINCT FROM $3 AND kind = $4 RETURNING id`,
+        [keyId, teamId, botId, kind],
       );
       if (rows.length === 0) throw notFound('API key');
       await audit.record(ctx, {
@@ -101,7 +112,7 @@ export function createApiKeysService(deps: { db: Db; access: Access; audit: Audi
 
     async resolve(key) {
       const rows = await db.query<{ id: string; team_id: string; bot_id: string | null }>(
-        'SELECT id, team_id, bot_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL',
+        `SELECT id, team_id, bot_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL AND kind = 'secret'`,
         [hashSecret(key)],
       );
       const row = rows[0];
@@ -113,6 +124,17 @@ export function createApiKeysService(deps: { db: Db; access: Access; audit: Audi
         [row.id],
       );
       return { kind: 'api_key', keyId: row.id, teamId: row.team_id, botId: row.bot_id };
+    },
+
+    async resolvePublishable(key) {
+      const rows = await db.query<{ id: string; team_id: string; bot_id: string }>(
+        `SELECT id, team_id, bot_id FROM api_keys
+         WHERE key_hash = $1 AND revoked_at IS NULL AND kind = 'publishable'`,
+        [hashSecret(key)],
+      );
+      const row = rows[0];
+      if (!row) throw unauthorized('Invalid or revoked widget key');
+      return { kind: 'api_key', keyId: row.id, teamId: row.team_id, botId: row.bot_id, publishable: true };
     },
   };
 }

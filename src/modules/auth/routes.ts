@@ -5,7 +5,7 @@ import { unauthorized } from '../../platform/errors.ts';
 import { Email, Id, iso, Timestamp } from '../../platform/http/schemas.ts';
 import { type App, type Authenticate, BEARER } from '../../platform/http/types.ts';
 import type { TeamsService } from '../teams/service.ts';
-import type { ApiKeyRow, ApiKeysService, KeyScope } from './api-keys.ts';
+import type { ApiKeyRow, ApiKeysService, KeyKind, KeyScope } from './api-keys.ts';
 import type { ClientInfo } from './audit.ts';
 import type { UserRow } from './repo.ts';
 import type { AuthService, TokenPair } from './service.ts';
@@ -220,9 +220,16 @@ export function authRoutes(
     handler: async (req) => ({ revoked: await auth.revokeAllSessions(await authenticate(req)) }),
   });
 
-  const keyRoutes = (owner: 'bots' | 'teams', scopeOf: (id: string) => KeyScope) => {
+  /** Create, list and revoke keys of one kind under `/<owner>/{id}/<path>`. */
+  const keyRoutes = (
+    owner: 'bots' | 'teams',
+    scopeOf: (id: string) => KeyScope,
+    path: 'api-keys' | 'widget-keys' = 'api-keys',
+    kind: KeyKind = 'secret',
+  ) => {
     const Params = z.object({ id: z.string().max(64) });
-    app.post(`/api/v1/${owner}/:id/api-keys`, {
+    const listKey = path === 'api-keys' ? 'api_keys' : 'widget_keys';
+    app.post(`/api/v1/${owner}/:id/${path}`, {
       schema: {
         tags: ['api-keys'],
         security: BEARER,
@@ -231,33 +238,40 @@ export function authRoutes(
         response: { 201: ApiKeySchema.extend({ key: z.string().describe('Shown once; store it now') }) },
       },
       handler: async (req, reply) => {
-        const { row, key } = await apiKeys.create(await authenticate(req), scopeOf(req.params.id), req.body?.name);
+        const { row, key } = await apiKeys.create(
+          await authenticate(req),
+          scopeOf(req.params.id),
+          req.body?.name,
+          kind,
+        );
         return reply.status(201).send({ ...keyDto(row), key });
       },
     });
-    app.get(`/api/v1/${owner}/:id/api-keys`, {
+    app.get(`/api/v1/${owner}/:id/${path}`, {
       schema: {
         tags: ['api-keys'],
         security: BEARER,
         params: Params,
-        response: { 200: z.object({ api_keys: z.array(ApiKeySchema) }) },
+        response: { 200: z.object({ [listKey]: z.array(ApiKeySchema) }) },
       },
       handler: async (req) => ({
-        api_keys: (await apiKeys.list(await authenticate(req), scopeOf(req.params.id))).map(keyDto),
+        [listKey]: (await apiKeys.list(await authenticate(req), scopeOf(req.params.id), kind)).map(keyDto),
       }),
     });
-    app.delete(`/api/v1/${owner}/:id/api-keys/:keyId`, {
+    app.delete(`/api/v1/${owner}/:id/${path}/:keyId`, {
       schema: {
         tags: ['api-keys'],
         security: BEARER,
         params: z.object({ id: z.string().max(64), keyId: z.string().max(64) }),
       },
       handler: async (req, reply) => {
-        await apiKeys.revoke(await authenticate(req), scopeOf(req.params.id), req.params.keyId);
+        await apiKeys.revoke(await authenticate(req), scopeOf(req.params.id), req.params.keyId, kind);
         return reply.status(204).send();
       },
     });
   };
   keyRoutes('bots', (id) => ({ botId: id }));
   keyRoutes('teams', (id) => ({ teamId: id }));
+  // Publishable keys for the embeddable widget: bots only (see modules/widget).
+  keyRoutes('bots', (id) => ({ botId: id }), 'widget-keys', 'publishable');
 }
