@@ -19,6 +19,7 @@ import { documentsRoutes } from './modules/documents/routes.ts';
 import { createServices, type Services } from './modules/index.ts';
 import { retrievalRoutes } from './modules/retrieval/routes.ts';
 import { teamsRoutes } from './modules/teams/routes.ts';
+import { widgetRoutes } from './modules/widget/routes.ts';
 import { workflowsRoutes } from './modules/workflows/routes.ts';
 import { dbReadiness, healthRoutes, providerReadiness, type ReadinessCheck } from './platform/health/routes.ts';
 import { registerProblemHandlers } from './platform/http/problem.ts';
@@ -131,6 +132,7 @@ export async function buildApp(deps: Deps, options: { readiness?: ReadinessCheck
   retrievalRoutes(app, { retrieval: services.retrieval, authenticate });
   chatRoutes(app, { chat: services.chat, authenticate });
   workflowsRoutes(app, { workflows: services.workflows, authenticate });
+  widgetRoutes(app, { apiKeys: services.apiKeys, access: services.access, chat: services.chat });
 
   return { app, services };
 }

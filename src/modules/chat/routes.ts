@@ -1,10 +1,11 @@
+import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { AppError } from '../../platform/errors.ts';
 import { Id, IdParams, iso, Pagination, Timestamp } from '../../platform/http/schemas.ts';
 import { openSse } from '../../platform/http/sse.ts';
 import { type App, type Authenticate, BEARER } from '../../platform/http/types.ts';
 import { SourceSchema } from '../retrieval/routes.ts';
-import type { ChatEvent, ChatService } from './service.ts';
+import type { ChatEvent, ChatService, ChatTurn } from './service.ts';
 
 const Mode = z.enum(['llm', 'extractive', 'no_answer', 'workflow']);
 const Usage = z.object({ input_tokens: z.number(), output_tokens: z.number() });
@@ -81,6 +82,29 @@ const UsageSchema = z.object({
 
 /** An SSE comment keeps proxies from closing a stream that waits long for the model. */
 
+/** A signal that aborts when the client goes away before the reply is finished. */
+export function abortOnDisconnect(reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  const res = reply.raw;
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort(new Error('client disconnected'));
+  });
+  return controller.signal;
+}
+
+/** Sends a chat turn's events as Server-Sent Events (also the widget's chat). */
+export async function streamTurn(reply: FastifyReply, turn: ChatTurn): Promise<void> {
+  const sse = openSse(reply);
+  try {
+    for await (const event of turn.events) {
+      const { type, ...data } = event;
+      await sse.send(type, data);
+    }
+  } finally {
+    sse.end();
+  }
+}
+
 export function chatRoutes(app: App, deps: { chat: ChatService; authenticate: Authenticate }): void {
   const { chat, authenticate } = deps;
   const tags = ['chat'];
@@ -106,12 +130,7 @@ export function chatRoutes(app: App, deps: { chat: ChatService; authenticate: Au
     handler: async (req, reply) => {
       const ctx = await authenticate(req, { sessionCheckedByAccess: true });
       const stream = req.body.stream ?? /\btext\/event-stream\b/.test(req.headers.accept ?? '');
-      const controller = new AbortController();
-      const res = reply.raw;
-      res.once('close', () => {
-        if (!res.writableFinished) controller.abort(new Error('client disconnected'));
-      });
-      const turn = await chat.start(ctx, req.body, controller.signal);
+      const turn = await chat.start(ctx, req.body, abortOnDisconnect(reply));
 
       if (!stream) {
         let response = '';
@@ -131,15 +150,7 @@ export function chatRoutes(app: App, deps: { chat: ChatService; authenticate: Au
         throw new AppError('internal_error', 'The answer ended without a result');
       }
 
-      const sse = openSse(reply);
-      try {
-        for await (const event of turn.events) {
-          const { type, ...data } = event;
-          await sse.send(type, data);
-        }
-      } finally {
-        sse.end();
-      }
+      await streamTurn(reply, turn);
     },
   });
 

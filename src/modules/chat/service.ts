@@ -191,8 +191,13 @@ export function createChatService(deps: ChatDeps): ChatService {
         sessionId ? repo.findSession(db, sessionId) : undefined,
         sessionId ? repo.recentMessages(db, sessionId, HISTORY_MESSAGES) : [],
       ]);
-      // Another bot's session is as unknown here as a missing one.
+      // Another bot's session is as unknown here as a missing one; so is, to a widget visitor,
+      // any session its own key did not start.
       if (sessionId && session?.bot_id !== bot.id) throw notFound('Session');
+      const actor = ctx.actor;
+      if (session && actor.kind === 'api_key' && actor.publishable && session.api_key_id !== actor.keyId) {
+        throw notFound('Session');
+      }
       const model = workflow ? undefined : resolveModel(bot);
       const prepared: PreparedTurn = {
         ctx,
