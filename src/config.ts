@@ -93,6 +93,7 @@ const envSchema = z.object({
   RATE_LIMIT_API_KEY_MAX: positiveInt.default(600),
   RATE_LIMIT_PUBLIC_BOT_MAX: positiveInt.default(600),
   METRICS_TOKEN: optionalString,
+  WORKER_METRICS_PORT: port.optional(),
   AUDIT_LOG_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(365),
   WORKFLOW_RUN_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(90),
   TRUST_PROXY: z
@@ -184,6 +185,8 @@ export interface Config {
   trustProxy: boolean | string;
   /** Bearer token `GET /metrics` requires; open when unset. */
   metricsToken: string | undefined;
+  /** Where a `worker` process serves `GET /metrics` (none when unset). */
+  workerMetricsPort: number | undefined;
   /** Days of history kept by the daily prune (0: forever). */
   retention: { auditLogDays: number; workflowRunDays: number };
   /** Requests per window; see README "Sign-in, tokens and limits". */
@@ -326,6 +329,7 @@ export function loadConfig(env: Environment | NodeJS.ProcessEnv): Config {
     corsOrigins: e.CORS_ORIGINS,
     trustProxy: trustProxy(e.TRUST_PROXY),
     metricsToken: e.METRICS_TOKEN,
+    workerMetricsPort: e.WORKER_METRICS_PORT,
     retention: { auditLogDays: e.AUDIT_LOG_RETENTION_DAYS, workflowRunDays: e.WORKFLOW_RUN_RETENTION_DAYS },
     rateLimit: {
       enabled: e.RATE_LIMIT_ENABLED,

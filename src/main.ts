@@ -13,6 +13,7 @@ import { deferredDb } from './platform/db/deferred.ts';
 import { migrate } from './platform/db/migrate.ts';
 import { openDb } from './platform/db/open.ts';
 import { loggerOptions } from './platform/logger.ts';
+import { serveWorkerMetrics } from './platform/metrics.ts';
 import type { JobQueue } from './platform/queue.ts';
 import { closeRedis } from './platform/redis.ts';
 import { createEmbeddingRegistry } from './providers/embedding/registry.ts';
@@ -73,7 +74,12 @@ async function worker(): Promise<void> {
   const queue = await deps.startQueue(true);
   await defineQueues(deps);
   const jobs = await startWorker(deps);
+  const metrics =
+    config.workerMetricsPort === undefined
+      ? undefined
+      : await serveWorkerMetrics({ host: config.host, port: config.workerMetricsPort, token: config.metricsToken });
   onShutdown(async () => {
+    metrics?.close();
     await queue.stop();
     await jobs.close();
     await db.close();

@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { unauthorized } from './errors.ts';
 import type { App } from './http/types.ts';
@@ -60,6 +61,14 @@ export function boundedLabel(seen: Set<string>, value: string, max = 50): string
   return value;
 }
 
+/** Whether a scrape's `Authorization` header carries the token (always, when none is set). */
+function scrapeAllowed(authorization: string | undefined, token: string | undefined): boolean {
+  if (!token) return true;
+  const expected = Buffer.from(`Bearer ${token}`);
+  const given = Buffer.from(authorization ?? '');
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
 /**
  * `GET /metrics`, and the hook that times every request. With `token` set, scrapes must send
  * `Authorization: Bearer <token>`; without it the endpoint is open (keep it off the public edge).
@@ -70,15 +79,41 @@ export function metricsRoutes(app: App, options: { token: string | undefined }):
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.http.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
-  const expected = options.token ? Buffer.from(`Bearer ${options.token}`) : undefined;
   app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
-    if (expected) {
-      const given = Buffer.from(request.headers.authorization ?? '');
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-        throw unauthorized('Send Authorization: Bearer <METRICS_TOKEN>');
-      }
+    if (!scrapeAllowed(request.headers.authorization, options.token)) {
+      throw unauthorized('Send Authorization: Bearer <METRICS_TOKEN>');
     }
     reply.header('content-type', registry.contentType);
     return registry.metrics();
   });
+}
+
+/**
+ * A `worker` process has no HTTP API: with `WORKER_METRICS_PORT` it answers `GET /metrics` (same
+ * token rule) on a listener of its own, so its ingestion counters can be scraped too.
+ */
+export async function serveWorkerMetrics(options: {
+  host: string;
+  port: number;
+  token: string | undefined;
+}): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    if (!scrapeAllowed(req.headers.authorization, options.token)) {
+      res.writeHead(401, { 'www-authenticate': 'Bearer' }).end();
+      return;
+    }
+    registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      () => res.writeHead(500).end(),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, resolve);
+  });
+  return server;
 }

@@ -4,7 +4,7 @@ import { type FakeOpenAIEmbeddings, startFakeOpenAIEmbeddings } from '../fakes/o
 import { buildTestApp, signUp, type TestApp } from '../helpers/app.ts';
 import { testDriver } from '../helpers/db.ts';
 import { eventually, multipart } from '../helpers/multipart.ts';
-import { runCli } from '../helpers/process.ts';
+import { freePort, runCli } from '../helpers/process.ts';
 
 /**
  * Kills a real worker process with SIGKILL in the middle of a document, starts another, and
@@ -95,7 +95,12 @@ describe('a worker killed mid-document', {
     assert.equal(partial[0]?.n, 0, 'nothing half-written');
 
     fake.setLatency(0);
-    const second = runCli(['worker'], env);
+    const metricsPort = await freePort();
+    const second = runCli(['worker'], {
+      ...env,
+      WORKER_METRICS_PORT: String(metricsPort),
+      METRICS_TOKEN: 'worker-scrape-token',
+    });
     try {
       const done = await eventually(
         async () => {
@@ -122,6 +127,13 @@ describe('a worker killed mid-document', {
         [documentId],
       );
       assert.equal(vectors[0]?.n, 0, 'every chunk embedded');
+
+      // The worker has no HTTP API; its own listener serves its metrics, behind the token.
+      const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+      assert.equal((await fetch(metricsUrl)).status, 401);
+      const scrape = await fetch(metricsUrl, { headers: { authorization: 'Bearer worker-scrape-token' } });
+      assert.equal(scrape.status, 200);
+      assert.match(await scrape.text(), /^snapagent_documents_ingested_total\{outcome="ready"\} 1$/m);
     } finally {
       second.child.kill('SIGTERM');
       await second.exited;
