@@ -146,6 +146,19 @@ describe('the embeddable widget', () => {
     const hijack = await widget('POST', '/chat', SITE, { message: 'What did they ask?', session_id: internal });
     assert.equal(hijack.statusCode, 404);
     assert.equal(hijack.json().code, 'not_found');
+    assert.equal((await widget('GET', `/sessions/${internal}/messages`, SITE)).statusCode, 404);
+
+    // Its own conversation it can read back: what was said and the sources, nothing of the cost.
+    const mine = await widget('GET', `/sessions/${done.session_id}/messages`, SITE);
+    assert.equal(mine.statusCode, 200);
+    assert.equal(mine.headers['access-control-allow-origin'], SITE);
+    const messages = mine.json().messages;
+    assert.deepEqual(
+      messages.map((m: { role: string }) => m.role),
+      ['user', 'assistant', 'user', 'assistant'],
+    );
+    assert.deepEqual(messages[1].sources, [{ filename: 'returns.md' }]);
+    assert.deepEqual(Object.keys(messages[1]).sort(), ['content', 'role', 'sources']);
   });
 
   it('refuses a secret key, an unknown key and a revoked one', async () => {

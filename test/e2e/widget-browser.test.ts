@@ -72,7 +72,7 @@ describe('the widget in a browser', { skip }, () => {
     await h?.close();
   });
 
-  it('streams an answer with its sources and keeps the conversation across a reload', async () => {
+  it('streams an answer with its sources and shows and continues the conversation after a reload', async () => {
     const page = await browser.newPage();
     await page.goto(allowed.origin);
     await page.click('[data-snapagent-widget] .bubble');
@@ -87,9 +87,12 @@ describe('the widget in a browser', { skip }, () => {
 
     await page.reload();
     await page.click('[data-snapagent-widget] .bubble');
+    // The conversation comes back with the page: the question, and the answer with its sources.
+    await page.locator('.log li.user').filter({ hasText: 'How long do I have to return an item?' }).waitFor();
+    await page.locator('.log li.bot').filter({ hasText: '30 days' }).locator('.sources li').waitFor();
     await page.fill('[data-snapagent-widget] input', 'Can I return it after a month?');
     await page.click('[data-snapagent-widget] form button');
-    await page.locator('.log li.bot .sources').waitFor();
+    await page.locator('.log li.bot .sources').nth(1).waitFor();
     await page.close();
 
     const sessions = (

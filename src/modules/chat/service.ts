@@ -31,6 +31,12 @@ export type { UsageSummary } from './usage.ts';
 /** Model names seen in metrics labels (bounded: see `boundedLabel`). */
 const modelsSeen = new Set<string>();
 
+/** A widget visitor (publishable key) sees only the sessions its key started; everyone else, any of the bot's. */
+function visitorMayUse(ctx: Ctx, session: repo.SessionRow): boolean {
+  const actor = ctx.actor;
+  return !(actor.kind === 'api_key' && actor.publishable && session.api_key_id !== actor.keyId);
+}
+
 /** Earlier messages read for the prompt's history (the token budget then trims them). */
 const HISTORY_MESSAGES = 20;
 
@@ -83,7 +89,7 @@ export function createChatService(deps: ChatDeps): ChatService {
   async function authorizedSession(ctx: Ctx, sessionId: string) {
     if (!isUuid(sessionId)) throw notFound('Session');
     const session = await repo.findSession(db, sessionId);
-    if (!session) throw notFound('Session');
+    if (!session || !visitorMayUse(ctx, session)) throw notFound('Session');
     await requireBotAs(ctx, session.bot_id, 'Session');
     return session;
   }
@@ -193,11 +199,7 @@ export function createChatService(deps: ChatDeps): ChatService {
       ]);
       // Another bot's session is as unknown here as a missing one; so is, to a widget visitor,
       // any session its own key did not start.
-      if (sessionId && session?.bot_id !== bot.id) throw notFound('Session');
-      const actor = ctx.actor;
-      if (session && actor.kind === 'api_key' && actor.publishable && session.api_key_id !== actor.keyId) {
-        throw notFound('Session');
-      }
+      if (sessionId && (session?.bot_id !== bot.id || !visitorMayUse(ctx, session))) throw notFound('Session');
       const model = workflow ? undefined : resolveModel(bot);
       const prepared: PreparedTurn = {
         ctx,

@@ -89,6 +89,44 @@ export function widgetRoutes(app: App, deps: { apiKeys: ApiKeysService; access: 
     },
   });
 
+  app.get('/api/v1/widget/:key/sessions/:id/messages', {
+    config: PUBLIC,
+    schema: {
+      tags: ['widget'],
+      summary: "A visitor's own conversation, to show again after a page load (sessions its key started only)",
+      params: KeyParams.extend({ id: Id }),
+      response: {
+        200: z.object({
+          messages: z.array(
+            z.object({
+              role: z.enum(['user', 'assistant']),
+              content: z.string(),
+              sources: z.array(
+                z.object({ filename: z.string(), page: z.number().optional(), section: z.string().optional() }),
+              ),
+            }),
+          ),
+        }),
+      },
+    },
+    handler: async (req, reply) => {
+      const { ctx } = await open(req, reply, req.params.key);
+      const rows = await chat.listMessages(ctx, req.params.id, { limit: 200, offset: 0 });
+      // What the visitor saw, nothing of what it cost or which model answered.
+      return {
+        messages: rows.map((m) => ({
+          role: m.role,
+          content: m.content,
+          sources: (m.sources ?? []).map((source) => ({
+            filename: source.filename,
+            ...(source.page !== undefined ? { page: source.page } : {}),
+            ...(source.section !== undefined ? { section: source.section } : {}),
+          })),
+        })),
+      };
+    },
+  });
+
   // The browser asks before a cross-origin JSON POST; it names the route (and so the key), not the body.
   app.options('/api/v1/widget/:key/:action', {
     schema: { hide: true, params: z.object({ key: z.string().max(100), action: z.enum(['config', 'chat']) }) },

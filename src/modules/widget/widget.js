@@ -82,7 +82,8 @@
       if (!res.ok) throw new Error(`configuration answered ${res.status}`);
       const config = await res.json();
       header.textContent = config.title;
-      if (config.welcome_message) say('bot', config.welcome_message);
+      const restored = await restoreConversation();
+      if (!restored && config.welcome_message) say('bot', config.welcome_message);
     } catch (error) {
       // A page whose origin the bot does not allow sees a CORS failure here, not a status.
       console.error('SnapAgent widget:', error);
@@ -129,6 +130,24 @@
       input.focus();
     }
   });
+
+  /** Shows this visitor's earlier messages again (after a page load); false when there are none. */
+  async function restoreConversation() {
+    const sessionId = localStorage.getItem(sessionKey);
+    if (!sessionId) return false;
+    const res = await fetch(`${base}/sessions/${encodeURIComponent(sessionId)}/messages`);
+    if (!res.ok) {
+      // Gone (deleted, or another bot's): start afresh.
+      if (res.status === 404) localStorage.removeItem(sessionKey);
+      return false;
+    }
+    const { messages } = await res.json();
+    for (const message of messages) {
+      const item = say(message.role === 'user' ? 'user' : 'bot', message.content);
+      if (message.role !== 'user') showSources(item, message.sources);
+    }
+    return messages.length > 0;
+  }
 
   /** The numbered sources under an answer: file name, and page or section where known. */
   function showSources(answer, sources) {
