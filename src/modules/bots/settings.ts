@@ -5,9 +5,12 @@ import { z } from 'zod';
  * optional and falls back to the operator's defaults. Unknown keys are stripped. Providers are
  * chosen by name among those the operator configured — never by URL.
  */
+/** Providers are chosen by name among those the operator configured — never by URL. */
+export const ProviderNameSchema = z.enum(['anthropic', 'openai', 'bedrock', 'openai-compatible']);
 /** `none` makes the bot answer extractively (best passages with citations) even when an LLM is configured. */
-const ProviderName = z.enum(['anthropic', 'openai', 'bedrock', 'openai-compatible', 'none']);
-const ModelId = z
+const ProviderName = z.enum([...ProviderNameSchema.options, 'none']);
+/** A model by its plain id; a URL is refused, so a setting can never point a call elsewhere. */
+export const ModelIdSchema = z
   .string()
   .trim()
   .min(1)
@@ -26,7 +29,7 @@ export const BotSettingsSchema = z.object({
   llm: z
     .object({
       provider: ProviderName.optional(),
-      model: ModelId.optional(),
+      model: ModelIdSchema.optional(),
       temperature: z.number().min(0).max(2).optional(),
       max_tokens: z.number().int().min(1).max(64_000).optional(),
     })
@@ -34,7 +37,7 @@ export const BotSettingsSchema = z.object({
   embedding: z
     .object({
       provider: z.enum(['bedrock', 'openai', 'local', 'none']).optional(),
-      model: ModelId.optional(),
+      model: ModelIdSchema.optional(),
       dimensions: z.number().int().min(8).max(16_000).optional(),
     })
     .optional(),

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import type { LlmMessage, LlmRequest, LlmUsage } from '../../providers/llm/spec.ts';
 import { type NodeContext, WorkflowNodeError } from './node-definition.ts';
 import type { LlmChoice } from './workflow-deps.ts';
@@ -8,16 +7,6 @@ import type { LlmChoice } from './workflow-deps.ts';
  * picks the model, streams, counts tokens into the node and the run, and turns "no model" into a
  * clear failure instead of a crash.
  */
-
-/** Providers are chosen by name among those the operator configured — never by URL. */
-export const ProviderNameSchema = z.enum(['anthropic', 'openai', 'bedrock', 'openai-compatible']);
-export const ModelIdSchema = z
-  .string()
-  .trim()
-  .min(1)
-  .max(200)
-  .regex(/^[\w.:/@-]+$/, 'letters, digits and . : / @ - _ only')
-  .refine((v) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(v), 'a model id, not a URL');
 
 export interface ModelReply {
   text: string;

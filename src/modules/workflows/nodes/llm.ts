@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { callModel, ModelIdSchema, ProviderNameSchema, toMessages } from '../llm-call.ts';
+import { ModelIdSchema, ProviderNameSchema } from '../../bots/settings.ts';
+import { callModel, toMessages } from '../llm-call.ts';
 import { defineNode, WorkflowNodeError } from '../node-definition.ts';
 
 const LlmConfig = z.object({

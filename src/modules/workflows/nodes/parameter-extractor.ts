@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { LlmMessage } from '../../../providers/llm/spec.ts';
-import { callModel, ModelIdSchema, ProviderNameSchema } from '../llm-call.ts';
+import { ModelIdSchema, ProviderNameSchema } from '../../bots/settings.ts';
+import { callModel } from '../llm-call.ts';
 import { defineNode, WorkflowNodeError } from '../node-definition.ts';
 import type { VarType } from '../value-types.ts';
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { callModel, ModelIdSchema, ProviderNameSchema } from '../llm-call.ts';
+import { ModelIdSchema, ProviderNameSchema } from '../../bots/settings.ts';
+import { callModel } from '../llm-call.ts';
 import { defineNode } from '../node-definition.ts';
 
 /**
