@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { SourceDto } from '../../src/modules/retrieval/service.ts';
 import { type FakeOpenAIEmbeddings, startFakeOpenAIEmbeddings } from '../fakes/openai-embeddings.ts';
 import { type FakeRerankServer, startFakeRerank } from '../fakes/rerank.ts';
 import { buildTestApp, type Session, signUp, type TestApp } from '../helpers/app.ts';
@@ -21,15 +22,7 @@ Opened software and gift cards cannot be returned.
 const NOTES = 'Support hours are 9 to 5 on weekdays. Call us any time for urgent issues.';
 const SECRET = 'Project Zebra refund codes: the refund reaches the card of a zebra in 1 day. 제주도 배송 비밀.';
 
-interface Result {
-  document_id: string;
-  chunk_id: string;
-  filename: string;
-  content: string;
-  score: number;
-  page?: number;
-  section?: string;
-}
+type Result = SourceDto;
 
 describe(`search (${testDriver})`, () => {
   let embeddings: FakeOpenAIEmbeddings;

@@ -9,7 +9,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { countTokens, type FakeEmbeddingStats, fakeEmbedding } from './openai-embeddings.ts';
+import { clearedStats, countTokens, type FakeEmbeddingStats, fakeEmbedding } from './openai-embeddings.ts';
 
 export interface AwsTestCredentials {
   accessKeyId: string;
@@ -70,19 +70,7 @@ export async function startFakeBedrockRuntime(options: FakeBedrockRuntimeOptions
   const region = options.region ?? 'us-east-1';
   let latencyMs = options.latencyMs ?? 0;
   const failures = (options.failures ?? []).map((f) => ({ ...f }));
-  const stats: FakeBedrockRuntime['stats'] = {
-    calls: 0,
-    succeeded: 0,
-    inputs: 0,
-    inFlight: 0,
-    maxInFlight: 0,
-    batchSizes: [],
-    inputsSeen: [],
-    dimensionsSent: [],
-    authFailures: 0,
-    models: [],
-    bodies: [],
-  };
+  const stats: FakeBedrockRuntime['stats'] = { ...clearedStats(), authFailures: 0, models: [], bodies: [] };
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => sendError(res, 500, 'InternalServerException', String(error)));
@@ -184,18 +172,7 @@ export async function startFakeBedrockRuntime(options: FakeBedrockRuntimeOptions
       latencyMs = ms;
     },
     resetStats() {
-      Object.assign(stats, {
-        calls: 0,
-        succeeded: 0,
-        inputs: 0,
-        maxInFlight: stats.inFlight,
-        batchSizes: [],
-        inputsSeen: [],
-        dimensionsSent: [],
-        authFailures: 0,
-        models: [],
-        bodies: [],
-      });
+      Object.assign(stats, clearedStats(stats.inFlight), { authFailures: 0, models: [], bodies: [] });
     },
     close() {
       server.closeAllConnections();

@@ -48,6 +48,20 @@ export interface FakeEmbeddingStats {
   dimensionsSent: (number | undefined)[];
 }
 
+/** Counters back at zero (in-flight requests are still counted: `maxInFlight` starts from them). */
+export function clearedStats(inFlight = 0): FakeEmbeddingStats {
+  return {
+    calls: 0,
+    succeeded: 0,
+    inputs: 0,
+    inFlight,
+    maxInFlight: inFlight,
+    batchSizes: [],
+    inputsSeen: [],
+    dimensionsSent: [],
+  };
+}
+
 export interface FakeOpenAIEmbeddings {
   /** Base URL including `/v1`, as `OPENAI_BASE_URL` takes it. */
   url: string;
@@ -68,16 +82,7 @@ export async function startFakeOpenAIEmbeddings(
   const nativeDimensions = options.dimensions ?? 64;
   let latencyMs = options.latencyMs ?? 0;
   const failures: InjectedFailure[] = (options.failures ?? []).map((f) => ({ ...f }));
-  const stats: FakeEmbeddingStats = {
-    calls: 0,
-    succeeded: 0,
-    inputs: 0,
-    inFlight: 0,
-    maxInFlight: 0,
-    batchSizes: [],
-    inputsSeen: [],
-    dimensionsSent: [],
-  };
+  const stats = clearedStats();
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => sendError(res, 500, String(error), 'server_error', 'internal'));
@@ -193,15 +198,7 @@ export async function startFakeOpenAIEmbeddings(
       latencyMs = ms;
     },
     resetStats() {
-      Object.assign(stats, {
-        calls: 0,
-        succeeded: 0,
-        inputs: 0,
-        maxInFlight: stats.inFlight,
-        batchSizes: [],
-        inputsSeen: [],
-        dimensionsSent: [],
-      });
+      Object.assign(stats, clearedStats(stats.inFlight));
     },
     close() {
       server.closeAllConnections();
