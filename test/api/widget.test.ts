@@ -127,6 +127,10 @@ describe('the embeddable widget', () => {
       [done.session_id],
     );
     assert.equal(stored[0]?.api_key_id, keyId);
+    const listed = (
+      await h.app.inject({ method: 'GET', url: `/api/v1/bots/${botId}/widget-keys`, headers: owner.auth })
+    ).json();
+    assert.ok(listed.widget_keys[0].last_used_at, 'the key shows when it was last used');
     const owned = await h.app.inject({
       method: 'GET',
       url: `/api/v1/chat/sessions/${done.session_id}/messages`,

@@ -58,6 +58,23 @@ export function createApiKeysService(deps: { db: Db; access: Access; audit: Audi
     return { teamId: scope.teamId, botId: null };
   }
 
+  /** A presented key of `kind` that is not revoked, stamped as used (at most one write a minute). */
+  async function findLiveKey(key: string, kind: KeyKind) {
+    const rows = await db.query<{ id: string; team_id: string; bot_id: string | null }>(
+      'SELECT id, team_id, bot_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL AND kind = $2',
+      [hashSecret(key), kind],
+    );
+    const row = rows[0];
+    if (row) {
+      await db.query(
+        `UPDATE api_keys SET last_used_at = now()
+         WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`,
+        [row.id],
+      );
+    }
+    return row;
+  }
+
   return {
     async create(ctx, scope, name, kind = 'secret') {
       const { teamId, botId } = await authorize(ctx, scope);
@@ -111,29 +128,14 @@ export function createApiKeysService(deps: { db: Db; access: Access; audit: Audi
     },
 
     async resolve(key) {
-      const rows = await db.query<{ id: string; team_id: string; bot_id: string | null }>(
-        `SELECT id, team_id, bot_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL AND kind = 'secret'`,
-        [hashSecret(key)],
-      );
-      const row = rows[0];
+      const row = await findLiveKey(key, 'secret');
       if (!row) throw unauthorized('Invalid or revoked API key');
-      // Cheap usage stamp: at most one write a minute per key.
-      await db.query(
-        `UPDATE api_keys SET last_used_at = now()
-         WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`,
-        [row.id],
-      );
       return { kind: 'api_key', keyId: row.id, teamId: row.team_id, botId: row.bot_id };
     },
 
     async resolvePublishable(key) {
-      const rows = await db.query<{ id: string; team_id: string; bot_id: string }>(
-        `SELECT id, team_id, bot_id FROM api_keys
-         WHERE key_hash = $1 AND revoked_at IS NULL AND kind = 'publishable'`,
-        [hashSecret(key)],
-      );
-      const row = rows[0];
-      if (!row) throw unauthorized('Invalid or revoked widget key');
+      const row = await findLiveKey(key, 'publishable');
+      if (!row?.bot_id) throw unauthorized('Invalid or revoked widget key');
       return { kind: 'api_key', keyId: row.id, teamId: row.team_id, botId: row.bot_id, publishable: true };
     },
   };
