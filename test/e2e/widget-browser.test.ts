@@ -93,13 +93,22 @@ describe('the widget in a browser', { skip }, () => {
     await page.fill('[data-snapagent-widget] input', 'Can I return it after a month?');
     await page.click('[data-snapagent-widget] form button');
     await page.locator('.log li.bot .sources').nth(1).waitFor();
-    await page.close();
 
-    const sessions = (
-      await h.app.inject({ method: 'GET', url: `/api/v1/chat/sessions?bot_id=${botId}`, headers: owner.auth })
-    ).json().sessions;
-    assert.equal(sessions.length, 1, 'the second question continued the first session');
-    assert.equal(sessions[0].message_count, 4);
+    const sessions = async () =>
+      (await h.app.inject({ method: 'GET', url: `/api/v1/chat/sessions?bot_id=${botId}`, headers: owner.auth })).json()
+        .sessions;
+    const continued = await sessions();
+    assert.equal(continued.length, 1, 'the second question continued the first session');
+    assert.equal(continued[0].message_count, 4);
+
+    // "New chat" clears the panel and the next question opens a session of its own.
+    await page.click('[data-snapagent-widget] header .new');
+    assert.equal(await page.locator('.log li.user').count(), 0);
+    await page.fill('[data-snapagent-widget] input', 'How long do I have to return an item?');
+    await page.click('[data-snapagent-widget] form button');
+    await page.locator('.log li.bot .sources').waitFor();
+    assert.equal((await sessions()).length, 2);
+    await page.close();
   });
 
   it('gives a page from another origin no chat', async () => {

@@ -32,7 +32,11 @@
         max-height: calc(100vh - 120px); display: flex; flex-direction: column; background: #fff;
         border-radius: 12px; box-shadow: 0 8px 30px #0003; overflow: hidden; }
       .panel[hidden] { display: none; }
-      header { padding: 12px 16px; background: #2f6feb; color: #fff; font-weight: 600; }
+      header { display: flex; align-items: center; gap: 8px; padding: 12px 16px; background: #2f6feb; color: #fff;
+        font-weight: 600; }
+      header .title { flex: 1; }
+      header button { border: 1px solid #fff8; border-radius: 6px; background: none; color: #fff; font: inherit;
+        font-size: 12px; font-weight: 400; padding: 2px 8px; cursor: pointer; }
       .log { flex: 1; overflow-y: auto; margin: 0; padding: 12px; list-style: none; }
       .log li { margin: 0 0 10px; padding: 8px 12px; border-radius: 10px; white-space: pre-wrap; max-width: 85%; }
       .log .user { background: #2f6feb; color: #fff; margin-left: auto; }
@@ -45,7 +49,7 @@
       form button:disabled { opacity: 0.6; }
     </style>
     <section class="panel" role="dialog" aria-label="Chat" hidden>
-      <header></header>
+      <header><span class="title"></span><button class="new" type="button">New chat</button></header>
       <ol class="log" aria-live="polite"></ol>
       <form><input name="q" autocomplete="off" placeholder="Ask a question" aria-label="Your question" maxlength="4000" required>
         <button type="submit">Send</button></form>
@@ -56,12 +60,13 @@
   document.body.append(host);
 
   const panel = root.querySelector('.panel');
-  const header = root.querySelector('header');
+  const title = root.querySelector('header .title');
   const log = root.querySelector('.log');
   const form = root.querySelector('form');
   const input = form.querySelector('input');
   const send = form.querySelector('button');
   let configured = false;
+  let welcome = null;
 
   const say = (role, text) => {
     const item = document.createElement('li');
@@ -76,19 +81,28 @@
     panel.hidden = !panel.hidden;
     if (panel.hidden || configured) return;
     configured = true;
-    header.textContent = 'Chat';
+    title.textContent = 'Chat';
     try {
       const res = await fetch(`${base}/config`);
       if (!res.ok) throw new Error(`configuration answered ${res.status}`);
       const config = await res.json();
-      header.textContent = config.title;
+      title.textContent = config.title;
+      welcome = config.welcome_message;
       const restored = await restoreConversation();
-      if (!restored && config.welcome_message) say('bot', config.welcome_message);
+      if (!restored && welcome) say('bot', welcome);
     } catch (error) {
       // A page whose origin the bot does not allow sees a CORS failure here, not a status.
       console.error('SnapAgent widget:', error);
       say('error', 'The chat is not available on this page.');
     }
+    input.focus();
+  });
+
+  // A fresh conversation: the next question starts a new session.
+  root.querySelector('header .new').addEventListener('click', () => {
+    localStorage.removeItem(sessionKey);
+    log.replaceChildren();
+    if (welcome) say('bot', welcome);
     input.focus();
   });
 
