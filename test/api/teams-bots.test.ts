@@ -113,6 +113,18 @@ describe(`teams, bots and API keys (${testDriver})`, () => {
       (await call('GET', '/api/v1/bots', asKey)).json().bots.map((b: { id: string }) => b.id),
       [bot.id],
     );
+    // Using a key stamps it, at most once a minute (no write per request).
+    const lastUsed = async () =>
+      (await h.t.db.query<{ t: string | null }>('SELECT last_used_at::text AS t FROM api_keys WHERE id = $1', [id]))[0]
+        ?.t;
+    const firstUse = await lastUsed();
+    assert.ok(firstUse, 'the first use is stamped');
+    await call('GET', `/api/v1/bots/${bot.id}`, asKey);
+    assert.equal(await lastUsed(), firstUse, 'a use within the minute writes nothing');
+    await h.t.db.query(`UPDATE api_keys SET last_used_at = now() - interval '2 minutes' WHERE id = $1`, [id]);
+    const aged = await lastUsed();
+    await call('GET', `/api/v1/bots/${bot.id}`, asKey);
+    assert.notEqual(await lastUsed(), aged, 'a use after a minute is stamped again');
     // A bot key cannot manage keys or touch the team.
     assert.equal((await call('POST', `/api/v1/bots/${bot.id}/api-keys`, asKey)).statusCode, 403);
     assert.equal((await call('GET', `/api/v1/teams/${owner.teamId}/members`, asKey)).statusCode, 404);

@@ -58,21 +58,23 @@ export function createApiKeysService(deps: { db: Db; access: Access; audit: Audi
     return { teamId: scope.teamId, botId: null };
   }
 
-  /** A presented key of `kind` that is not revoked, stamped as used (at most one write a minute). */
+  /**
+   * A presented key of `kind` that is not revoked, stamped as used (at most one write a minute),
+   * in one round trip: every request made with a key starts here.
+   */
   async function findLiveKey(key: string, kind: KeyKind) {
     const rows = await db.query<{ id: string; team_id: string; bot_id: string | null }>(
-      'SELECT id, team_id, bot_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL AND kind = $2',
+      `WITH k AS (
+         SELECT id, team_id, bot_id, last_used_at FROM api_keys
+         WHERE key_hash = $1 AND revoked_at IS NULL AND kind = $2
+       ), touched AS (
+         UPDATE api_keys SET last_used_at = now() FROM k
+         WHERE api_keys.id = k.id AND (k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute')
+       )
+       SELECT id, team_id, bot_id FROM k`,
       [hashSecret(key), kind],
     );
-    const row = rows[0];
-    if (row) {
-      await db.query(
-        `UPDATE api_keys SET last_used_at = now()
-         WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`,
-        [row.id],
-      );
-    }
-    return row;
+    return rows[0];
   }
 
   return {
