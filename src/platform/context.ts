@@ -26,11 +26,20 @@ export interface Ctx {
   ip?: string | undefined;
   userAgent?: string | undefined;
   /**
-   * The check that the caller's sign-in session has not ended, when it is still running: the
-   * access check awaits it beside its own query (one round trip instead of two). Only routes whose
-   * service starts with that access check ask for this (see `Authenticate`).
+   * The check that the caller's sign-in session has not ended, when it is still owed: the access
+   * check answers it inside its own query (one statement instead of two). Only routes whose
+   * service starts with that access check leave it owed (see `Authenticate`).
    */
-  sessionCheck?: Promise<void> | undefined;
+  sessionCheck?: SessionCheck | undefined;
+}
+
+export interface SessionCheck {
+  /** The refresh-token family the access token was issued in. */
+  familyId: string;
+  /** Checks in a query of its own (once); rejects with 401 when the session has ended. */
+  run(): Promise<void>;
+  /** Gives the verdict of a query that checked alongside its own work: throws 401 if it ended. */
+  settle(ended: boolean): void;
 }
 
 /** PostgreSQL's unique_violation, surfaced the same way by node-postgres and PGlite. */

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT } from 'jose';
 import { buildTestApp, signUp, type TestApp } from '../helpers/app.ts';
@@ -99,10 +100,13 @@ describe(`auth (${testDriver})`, () => {
     assert.equal((await post('/api/v1/auth/refresh', { refresh_token: s.refresh })).statusCode, 401);
     const me = await h.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: s.auth });
     assert.equal(me.statusCode, 401);
-    // Chat and search finish the session check beside their access query: refused all the same.
+    // Chat and search answer the session check inside their access query: refused all the same,
+    // also for a bot that does not exist or an id that is not one (401 comes before 404).
     for (const [url, payload] of [
       ['/api/v1/chat', { message: 'hello', bot_id: bot }],
       ['/api/v1/search', { query: 'hello', bot_id: bot }],
+      ['/api/v1/chat', { message: 'hello', bot_id: randomUUID() }],
+      ['/api/v1/search', { query: 'hello', bot_id: randomUUID() }],
     ] as const) {
       const res = await h.app.inject({ method: 'POST', url, headers: s.auth, payload });
       assert.equal(res.statusCode, 401, url);

@@ -75,11 +75,16 @@ export async function revokeRefreshFamily(db: Queryable, familyId: string): Prom
   ]);
 }
 
+/**
+ * A boolean SQL expression: the refresh-token family in parameter `param` was revoked, i.e. its
+ * sign-in session ended. The access check embeds it so a bot route checks both in one statement.
+ */
+export const familyRevokedSql = (param: string): string =>
+  `EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = ${param} AND revoked_at IS NOT NULL)`;
+
 export async function isRefreshFamilyRevoked(db: Queryable, familyId: string): Promise<boolean> {
-  const rows = await db.query('SELECT 1 FROM refresh_tokens WHERE family_id = $1 AND revoked_at IS NOT NULL LIMIT 1', [
-    familyId,
-  ]);
-  return rows.length > 0;
+  const rows = await db.query<{ revoked: boolean }>(`SELECT ${familyRevokedSql('$1::uuid')} AS revoked`, [familyId]);
+  return rows[0]?.revoked === true;
 }
 
 /** Revokes every live family of a user ("sign out everywhere"); returns the families ended. */

@@ -87,7 +87,7 @@ export function createAuthenticate(auth: AuthService): Authenticate {
     const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     if (!match?.[1]) throw unauthorized('Send Authorization: Bearer <access token or API key>');
     const { actor, sessionCheck } = await auth.resolveBearerDeferred(match[1]);
-    if (!options.sessionCheckedByAccess) await sessionCheck;
+    if (!options.sessionCheckedByAccess) await sessionCheck?.run();
     return {
       actor,
       requestId: request.id,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Actor, Ctx } from '../../platform/context.ts';
+import type { Actor, Ctx, SessionCheck } from '../../platform/context.ts';
 import { isUniqueViolation } from '../../platform/context.ts';
 import type { Db } from '../../platform/db/db.ts';
 import { AppError, notFound, unauthorized } from '../../platform/errors.ts';
@@ -39,7 +39,7 @@ export interface AuthService {
    * The same, with the session check (has the user signed out?) handed back still running, for a
    * caller that finishes it beside its next query; it rejects with 401 when the session ended.
    */
-  resolveBearerDeferred(token: string): Promise<{ actor: Actor; sessionCheck: Promise<void> | undefined }>;
+  resolveBearerDeferred(token: string): Promise<{ actor: Actor; sessionCheck: SessionCheck | undefined }>;
   /** The caller's live sessions, newest first; `current` marks the one this request uses. */
   listSessions(ctx: Ctx): Promise<(SessionRecord & { current: boolean })[]>;
   /** Ends one of the caller's sessions (404 for anyone else's). */
@@ -115,14 +115,22 @@ export function createAuthService(deps: {
     if (token.startsWith(API_KEY_PREFIX)) return { actor: await apiKeys.resolve(token), sessionCheck: undefined };
     const claims = await tokens.verifyAccessToken(token);
     if (!claims.sessionId) return { actor: { kind: 'user', userId: claims.userId }, sessionCheck: undefined };
-    // Signing out (or reuse detection) ends the session: its access tokens stop working too.
-    // Always PostgreSQL: no cache may answer "not revoked".
-    const sessionCheck = repo.isRefreshFamilyRevoked(db, claims.sessionId).then((revoked) => {
-      if (revoked) throw new AppError('token_invalid', 'Session has ended; please sign in again');
-    });
-    // Handled here as well, so a request that fails before awaiting it leaves no stray rejection.
-    sessionCheck.catch(() => {});
-    return { actor: { kind: 'user', userId: claims.userId, sessionId: claims.sessionId }, sessionCheck };
+    return {
+      actor: { kind: 'user', userId: claims.userId, sessionId: claims.sessionId },
+      sessionCheck: sessionCheck(claims.sessionId),
+    };
+  }
+
+  /**
+   * Signing out (or reuse detection) ends the session: its access tokens stop working too.
+   * Always PostgreSQL: no cache may answer "not revoked".
+   */
+  function sessionCheck(familyId: string): SessionCheck {
+    let ran: Promise<void> | undefined;
+    const settle = (ended: boolean) => {
+      if (ended) throw new AppError('token_invalid', 'Session has ended; please sign in again');
+    };
+    return { familyId, settle, run: () => (ran ??= repo.isRefreshFamilyRevoked(db, familyId).then(settle)) };
   }
 
   return {
@@ -229,7 +237,7 @@ export function createAuthService(deps: {
 
     async resolveBearer(token) {
       const { actor, sessionCheck } = await resolveBearerDeferred(token);
-      await sessionCheck;
+      await sessionCheck?.run();
       return actor;
     },
 

@@ -39,7 +39,7 @@ export function createAccess(db: Queryable): Access {
 
   return {
     async requireTeam(ctx, teamId, min = 'member') {
-      await ctx.sessionCheck;
+      await ctx.sessionCheck?.run();
       if (!isUuid(teamId)) throw notFound('Team');
       // A bot key speaks for one bot, never for its whole team.
       const role =
@@ -51,24 +51,27 @@ export function createAccess(db: Queryable): Access {
 
     async requireBot(ctx, botId, action) {
       if (!isUuid(botId)) {
-        await ctx.sessionCheck;
+        await ctx.sessionCheck?.run();
         throw notFound('Bot');
       }
-      // Every bot route starts here: one round trip finds the bot and the caller's role in its team
-      // (and finishes a session check still running, beside it).
+      // Every bot route starts here: one statement finds the bot and the caller's role in its team
+      // (and answers a session check still owed).
       const actor = ctx.actor;
-      const [found] = await Promise.all([
-        findBotWithRole(db, botId, actor.kind === 'user' ? actor.userId : undefined),
-        ctx.sessionCheck,
-      ]);
-      const teamId = found?.bot.team_id;
-      const role = !teamId ? undefined : actor.kind === 'user' ? found.role : await roleIn(ctx, teamId, botId);
-      if (!teamId || !role) throw notFound('Bot');
+      const found = await findBotWithRole(
+        db,
+        botId,
+        actor.kind === 'user' ? actor.userId : undefined,
+        ctx.sessionCheck?.familyId,
+      );
+      ctx.sessionCheck?.settle(found.sessionEnded);
+      const bot = found.bot;
+      const role = !bot ? undefined : actor.kind === 'user' ? found.role : await roleIn(ctx, bot.team_id, botId);
+      if (!bot || !role) throw notFound('Bot');
       if (action === 'admin' && ctx.actor.kind === 'api_key') {
         throw new AppError('forbidden', 'API keys cannot manage bots or keys; sign in as a team admin');
       }
       if (RANK[role] < RANK[NEEDS[action]]) throw forbidden(`This needs the ${NEEDS[action]} role in the bot's team`);
-      return { teamId, role, bot: found.bot };
+      return { teamId: bot.team_id, role, bot };
     },
   };
 }

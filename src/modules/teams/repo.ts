@@ -1,4 +1,5 @@
 import type { Queryable } from '../../platform/db/db.ts';
+import { familyRevokedSql } from '../auth/repo.ts';
 import type { BotRow } from '../bots/repo.ts';
 
 export type Role = 'owner' | 'admin' | 'member';
@@ -95,19 +96,23 @@ export function findUserIdByEmail(db: Queryable, email: string): Promise<string 
 }
 
 /** A bot's team and, for a user, their role in it (undefined when not a member). */
+/**
+ * The bot (if it exists), the user's role in its team, and whether the sign-in session
+ * `sessionFamilyId` has ended: everything a bot route checks first, in one statement.
+ */
 export async function findBotWithRole(
   db: Queryable,
   botId: string,
   userId: string | undefined,
-): Promise<{ bot: BotRow; role: Role | undefined } | undefined> {
-  const rows = await db.query<BotRow & { caller_role: Role | null }>(
-    `SELECT b.*, m.role AS caller_role FROM bots b
-     LEFT JOIN team_members m ON m.team_id = b.team_id AND m.user_id = $2
-     WHERE b.id = $1`,
-    [botId, userId ?? null],
+  sessionFamilyId: string | undefined,
+): Promise<{ bot: BotRow | undefined; role: Role | undefined; sessionEnded: boolean }> {
+  const rows = await db.query<BotRow & { caller_role: Role | null; session_ended: boolean }>(
+    `SELECT b.*, m.role AS caller_role, ${familyRevokedSql('$3::uuid')} AS session_ended
+     FROM (SELECT) AS one_row
+     LEFT JOIN bots b ON b.id = $1
+     LEFT JOIN team_members m ON m.team_id = b.team_id AND m.user_id = $2`,
+    [botId, userId ?? null, sessionFamilyId ?? null],
   );
-  const row = rows[0];
-  if (!row) return undefined;
-  const { caller_role: role, ...bot } = row;
-  return { bot, role: role ?? undefined };
+  const { caller_role: role, session_ended: sessionEnded, ...bot } = rows[0] as (typeof rows)[0];
+  return { bot: bot.id === null ? undefined : bot, role: role ?? undefined, sessionEnded };
 }

@@ -20,8 +20,8 @@ export type App = FastifyInstance<
 
 /**
  * Resolves the caller of a request (401 when there is none); handed to every module's routes.
- * `sessionCheckedByAccess`: the route's service begins with the access check, which then finishes
- * the session check (`Ctx.sessionCheck`) in the same round trip as its own query.
+ * `sessionCheckedByAccess`: the route's service begins with the access check, which then answers
+ * the session check (`Ctx.sessionCheck`) inside its own query.
  */
 export type Authenticate = (request: FastifyRequest, options?: { sessionCheckedByAccess?: boolean }) => Promise<Ctx>;
 
