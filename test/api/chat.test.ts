@@ -434,7 +434,7 @@ describe(`chat (${testDriver})`, () => {
     // A trivial executor: the bot named "Flow" has a workflow that echoes the message with one source.
     const flowBots = new Set<string>();
     const echo: WorkflowTurnRunner = {
-      hasWorkflow: async (id) => flowBots.has(id),
+      hasWorkflow: (bot) => flowBots.has(bot.id),
       async *run(turn) {
         seen.push(turn);
         if (turn.message === 'fail') {

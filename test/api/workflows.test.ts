@@ -425,9 +425,17 @@ describe(`workflow API (${testDriver})`, () => {
     state = (await call('GET', wf(ragBot))).json();
     assert.equal(state.published.version, v1.version);
     assert.equal((await call('POST', wf(ragBot, '/publish'), { version: 42 })).statusCode, 404);
+    // Chat reads which version answers from the bot row; a trigger keeps it in step.
+    const botWorkflowVersion = async () =>
+      (await h.t.db.query<{ v: number | null }>('SELECT workflow_version AS v FROM bots WHERE id = $1', [ragBot]))[0]
+        ?.v;
+    assert.equal(await botWorkflowVersion(), v1.version);
 
     // Unpublish: plain RAG again; draft and versions stay.
     assert.equal((await call('DELETE', wf(ragBot))).statusCode, 204);
+    assert.equal(await botWorkflowVersion(), null);
+    const asked = await call('POST', '/api/v1/chat', { message: 'What is the refund window?', bot_id: ragBot });
+    assert.notEqual(asked.json().mode, 'workflow', 'an unpublished workflow no longer answers chat');
     state = (await call('GET', wf(ragBot))).json();
     assert.equal(state.mode, 'rag');
     assert.equal(state.published, null);

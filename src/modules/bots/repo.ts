@@ -7,6 +7,8 @@ export interface BotRow {
   name: string;
   description: string | null;
   settings: BotSettings;
+  /** The published workflow version that answers chat, or null (kept by a trigger, migration 0011). */
+  workflow_version: number | null;
   created_at: Date;
   updated_at: Date;
 }

@@ -191,12 +191,12 @@ export function createChatService(deps: ChatDeps): ChatService {
       const sessionId = input.session_id;
       // One round trip of latency: the access check (which loads the bot) and the reads that only
       // need ids run side by side; if access fails, what they read is dropped.
-      const [{ bot }, workflow, session, history] = await Promise.all([
+      const [{ bot }, session, history] = await Promise.all([
         access.requireBot(ctx, input.bot_id, 'use'),
-        isUuid(input.bot_id) && deps.workflows.hasWorkflow(input.bot_id),
         sessionId ? repo.findSession(db, sessionId) : undefined,
         sessionId ? repo.recentMessages(db, sessionId, HISTORY_MESSAGES) : [],
       ]);
+      const workflow = deps.workflows.hasWorkflow(bot);
       // Another bot's session is as unknown here as a missing one; so is, to a widget visitor,
       // any session its own key did not start.
       if (sessionId && (session?.bot_id !== bot.id || !visitorMayUse(ctx, session))) throw notFound('Session');

@@ -39,17 +39,14 @@ export type WorkflowTurnEvent =
   | { type: 'error'; code: string; message: string };
 
 export interface WorkflowTurnRunner {
-  /**
-   * Whether this bot's turns go to its workflow (e.g. it has a published one). Asked alongside
-   * the access check, so it may see ids the caller turns out not to own: its answer is then dropped.
-   */
-  hasWorkflow(botId: string): Promise<boolean>;
+  /** Whether this bot's turns go to its workflow (e.g. it has a published one); asked per turn. */
+  hasWorkflow(bot: BotRow): boolean;
   run(turn: WorkflowTurn): AsyncIterable<WorkflowTurnEvent>;
 }
 
 /** The default: no bot has a workflow, every turn runs the RAG pipeline. */
 export const noWorkflows: WorkflowTurnRunner = {
-  hasWorkflow: async () => false,
+  hasWorkflow: () => false,
   run() {
     throw new Error('noWorkflows.run called: hasWorkflow is always false');
   },

@@ -120,11 +120,6 @@ export async function saveDraft(
   return rows[0] ? draftRow(rows[0]) : undefined;
 }
 
-export async function findPublication(db: Queryable, botId: string): Promise<PublicationRow | undefined> {
-  const rows = await db.query<PublicationRow>('SELECT * FROM workflow_publications WHERE bot_id = $1', [botId]);
-  return rows[0];
-}
-
 /** The version that serves the bot's chat, with its document; undefined when the bot uses plain RAG. */
 export async function findPublishedVersion(
   db: Queryable,

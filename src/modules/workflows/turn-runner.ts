@@ -29,9 +29,7 @@ export function createWorkflowTurnRunner(deps: { db: Queryable; recorder: RunRec
     return result;
   };
   return {
-    async hasWorkflow(botId) {
-      return (await repo.findPublication(db, botId)) !== undefined;
-    },
+    hasWorkflow: (bot) => bot.workflow_version !== null,
 
     async *run(turn): AsyncGenerator<WorkflowTurnEvent> {
       const published = await repo.findPublishedVersion(db, turn.bot.id);
