@@ -80,8 +80,6 @@ const UsageSchema = z.object({
   ),
 });
 
-/** An SSE comment keeps proxies from closing a stream that waits long for the model. */
-
 /** A signal that aborts when the client goes away before the reply is finished. */
 export function abortOnDisconnect(reply: FastifyReply): AbortSignal {
   const controller = new AbortController();
