@@ -36,8 +36,8 @@ export interface AuthService {
   /** Resolves `Authorization: Bearer <JWT or API key>` to an actor, or throws 401. */
   resolveBearer(token: string): Promise<Actor>;
   /**
-   * The same, with the session check (has the user signed out?) handed back still running, for a
-   * caller that finishes it beside its next query; it rejects with 401 when the session ended.
+   * The same, with the session check (has the user signed out?) handed back still owed, for a
+   * caller that answers it inside its next query or runs it; either way 401 when the session ended.
    */
   resolveBearerDeferred(token: string): Promise<{ actor: Actor; sessionCheck: SessionCheck | undefined }>;
   /** The caller's live sessions, newest first; `current` marks the one this request uses. */

@@ -95,10 +95,10 @@ export function findUserIdByEmail(db: Queryable, email: string): Promise<string 
   return db.query<{ id: string }>('SELECT id FROM users WHERE lower(email) = lower($1)', [email]).then((r) => r[0]?.id);
 }
 
-/** A bot's team and, for a user, their role in it (undefined when not a member). */
 /**
- * The bot (if it exists), the user's role in its team, and whether the sign-in session
- * `sessionFamilyId` has ended: everything a bot route checks first, in one statement.
+ * The bot (if it exists), the user's role in its team (undefined when not a member), and whether
+ * the sign-in session `sessionFamilyId` has ended: everything a bot route checks first, in one
+ * statement.
  */
 export async function findBotWithRole(
   db: Queryable,
