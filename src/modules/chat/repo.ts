@@ -43,17 +43,26 @@ export function findSession(db: Queryable, id: string): Promise<SessionRow | und
     .then((r) => r[0]);
 }
 
-/** The session's last `limit` messages, oldest first. */
-export async function recentMessages(
+export type HistoryRow = Pick<MessageRow, 'role' | 'content' | 'error_code'>;
+
+/** A session with its last `limit` messages, oldest first, in one statement (a follow-up turn's read). */
+export async function findSessionWithHistory(
   db: Queryable,
-  sessionId: string,
+  id: string,
   limit: number,
-): Promise<Pick<MessageRow, 'role' | 'content' | 'error_code'>[]> {
-  const rows = await db.query<Pick<MessageRow, 'role' | 'content' | 'error_code'>>(
-    `SELECT role, content, error_code FROM chat_messages WHERE session_id = $1 ORDER BY seq DESC LIMIT $2`,
-    [sessionId, limit],
+): Promise<(SessionRow & { history: HistoryRow[] }) | undefined> {
+  const rows = await db.query<SessionRow & { history: HistoryRow[] }>(
+    `SELECT s.id, s.bot_id, s.user_id, s.api_key_id, s.title, s.created_at, s.updated_at,
+            COALESCE((
+              SELECT json_agg(json_build_object('role', m.role, 'content', m.content, 'error_code', m.error_code)
+                              ORDER BY m.seq)
+              FROM (SELECT role, content, error_code, seq FROM chat_messages
+                    WHERE session_id = s.id ORDER BY seq DESC LIMIT $2) m
+            ), '[]') AS history
+     FROM chat_sessions s WHERE s.id = $1`,
+    [id, limit],
   );
-  return rows.reverse();
+  return rows[0];
 }
 
 export interface AssistantMessage {

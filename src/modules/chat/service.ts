@@ -189,12 +189,12 @@ export function createChatService(deps: ChatDeps): ChatService {
   return {
     async start(ctx, input, signal) {
       const sessionId = input.session_id;
-      // One round trip of latency: the access check (which loads the bot) and the reads that only
-      // need ids run side by side; if access fails, what they read is dropped.
-      const [{ bot }, session, history] = await Promise.all([
+      // One round trip of latency: the access check (which loads the bot) and the session read
+      // (with its recent history; it only needs ids) run side by side; if access fails, the
+      // session is dropped unread.
+      const [{ bot }, session] = await Promise.all([
         access.requireBot(ctx, input.bot_id, 'use'),
-        sessionId ? repo.findSession(db, sessionId) : undefined,
-        sessionId ? repo.recentMessages(db, sessionId, HISTORY_MESSAGES) : [],
+        sessionId ? repo.findSessionWithHistory(db, sessionId, HISTORY_MESSAGES) : undefined,
       ]);
       const workflow = deps.workflows.hasWorkflow(bot);
       // Another bot's session is as unknown here as a missing one; so is, to a widget visitor,
@@ -206,7 +206,7 @@ export function createChatService(deps: ChatDeps): ChatService {
         bot,
         sessionId: session?.id ?? randomUUID(),
         title: input.message.replace(/\s+/g, ' ').trim().slice(0, 80),
-        history: history
+        history: (session?.history ?? [])
           .filter((m) => m.error_code === null || m.role === 'user')
           .map((m) => ({ role: m.role, content: m.content })),
         message: input.message,
