@@ -57,6 +57,16 @@ export async function openTestDb(options: { migrate?: boolean } = {}): Promise<T
   };
 }
 
+/** A team with one bot in it, for storage tests that need a bot to hang their rows on. */
+export async function insertTeamAndBot(db: Db, settings: object = {}): Promise<{ teamId: string; botId: string }> {
+  const [team] = await db.query<{ id: string }>(`INSERT INTO teams (name) VALUES ('t') RETURNING id`);
+  const [bot] = await db.query<{ id: string }>(
+    `INSERT INTO bots (team_id, name, settings) VALUES ($1, 'b', $2) RETURNING id`,
+    [team?.id, JSON.stringify(settings)],
+  );
+  return { teamId: team?.id as string, botId: bot?.id as string };
+}
+
 const MIGRATIONS = new URL('../../migrations/', import.meta.url);
 
 /**

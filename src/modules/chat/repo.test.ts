@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { openTestDb, type TestDatabase, testDriver } from '../../../test/helpers/db.ts';
+import { insertTeamAndBot, openTestDb, type TestDatabase, testDriver } from '../../../test/helpers/db.ts';
 import * as repo from './repo.ts';
 
 describe(`chat repo: a session and its history in one read (${testDriver})`, () => {
@@ -9,12 +9,7 @@ describe(`chat repo: a session and its history in one read (${testDriver})`, () 
   let botId: string;
   before(async () => {
     t = await openTestDb();
-    const [team] = await t.db.query<{ id: string }>(`INSERT INTO teams (name) VALUES ('t') RETURNING id`);
-    const [bot] = await t.db.query<{ id: string }>(
-      `INSERT INTO bots (team_id, name, settings) VALUES ($1, 'b', '{}') RETURNING id`,
-      [team?.id],
-    );
-    botId = bot?.id as string;
+    ({ botId } = await insertTeamAndBot(t.db));
   });
   after(() => t.close());
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { openTestDb, type TestDatabase, testDriver } from '../../../test/helpers/db.ts';
+import { insertTeamAndBot, openTestDb, type TestDatabase, testDriver } from '../../../test/helpers/db.ts';
 import { termFrequencies } from '../retrieval/tokenize.ts';
 import * as repo from './repo.ts';
 
@@ -9,12 +9,7 @@ describe(`documents repo: batched upload and fenced chunk writes (${testDriver})
   let botId: string;
   before(async () => {
     t = await openTestDb();
-    const [team] = await t.db.query<{ id: string }>(`INSERT INTO teams (name) VALUES ('t') RETURNING id`);
-    const [bot] = await t.db.query<{ id: string }>(
-      `INSERT INTO bots (team_id, name, settings) VALUES ($1, 'b', '{"chunking":{"chunk_size":64}}') RETURNING id`,
-      [team?.id],
-    );
-    botId = bot?.id as string;
+    ({ botId } = await insertTeamAndBot(t.db, { chunking: { chunk_size: 64 } }));
   });
   after(() => t.close());
 

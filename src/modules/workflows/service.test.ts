@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyBaseLogger } from 'fastify';
 import pino from 'pino';
-import { openTestDb, type TestDatabase, testDriver } from '../../../test/helpers/db.ts';
+import { insertTeamAndBot, openTestDb, type TestDatabase, testDriver } from '../../../test/helpers/db.ts';
 import type { Ctx } from '../../platform/context.ts';
 import { AppError } from '../../platform/errors.ts';
 import { createAccess } from '../teams/access.ts';
@@ -25,15 +25,12 @@ describe(`workflows service (${testDriver})`, () => {
   before(async () => {
     t = await openTestDb();
     const [user] = await t.db.query<{ id: string }>("INSERT INTO users (email) VALUES ('a@example.com') RETURNING id");
-    const [team] = await t.db.query<{ id: string }>("INSERT INTO teams (name) VALUES ('t') RETURNING id");
+    const team = await insertTeamAndBot(t.db);
+    botId = team.botId;
     await t.db.query("INSERT INTO team_members (team_id, user_id, role) VALUES ($1, $2, 'member')", [
-      team?.id,
+      team.teamId,
       user?.id,
     ]);
-    const [bot] = await t.db.query<{ id: string }>("INSERT INTO bots (team_id, name) VALUES ($1, 'b') RETURNING id", [
-      team?.id,
-    ]);
-    botId = bot?.id as string;
     const log = pino({ level: 'silent' });
     ctx = { actor: { kind: 'user', userId: user?.id as string }, requestId: 'test', log: log as FastifyBaseLogger };
     const recorder = createRunRecorder({
