@@ -34,6 +34,8 @@ declare module 'fastify' {
     rateLimitBot?: (request: FastifyRequest) => string | undefined;
     /** Serve this route unlimited while Redis is unreachable (its body carries an unguessable credential). */
     rateLimitFailOpen?: boolean;
+    /** `false`: @fastify/cors leaves the route alone (it honours this, but does not declare it). */
+    cors?: false;
   }
 }
 

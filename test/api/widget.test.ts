@@ -14,7 +14,12 @@ describe('the embeddable widget', () => {
   let keyId: string;
 
   before(async () => {
-    h = await buildTestApp({ EMBEDDING_PROVIDER: 'none', LLM_PROVIDER: 'none' });
+    // The API's own CORS allows the admin front-end only; the widget's routes answer for themselves.
+    h = await buildTestApp({
+      EMBEDDING_PROVIDER: 'none',
+      LLM_PROVIDER: 'none',
+      CORS_ORIGINS: 'https://admin.example.com',
+    });
     owner = await signUp(h.app, 'widget');
     botId = (
       await h.app.inject({

@@ -24,6 +24,9 @@ const SCRIPT = readFileSync(new URL('./widget.js', import.meta.url), 'utf8');
 
 const KeyParams = z.object({ key: z.string().min(1).max(100) });
 const PUBLIC = {
+  // The app-wide CORS (CORS_ORIGINS, for the admin front-end) would answer these routes'
+  // preflights itself and refuse the shop's page; each bot's allowed origins decide here instead.
+  cors: false as const,
   rateBucket: 'public' as const,
   rateLimitBot: (req: FastifyRequest) => (req.params as { key?: string }).key,
 };
