@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { parseEnv } from 'node:util';
 import { ConfigError, loadConfig } from './config.ts';
 
 describe('loadConfig', () => {
@@ -11,6 +13,19 @@ describe('loadConfig', () => {
     assert.equal(c.llm.provider, 'none');
     assert.equal(c.embedding.provider, 'none');
     assert.equal(c.runWorkerInServer, true);
+  });
+
+  it('reads .env.example, copied as it is, as the defaults it documents', () => {
+    const example = parseEnv(readFileSync(new URL('../.env.example', import.meta.url), 'utf8'));
+    assert.ok(Object.keys(example).length > 20, 'the example lists the variables');
+    assert.deepEqual(loadConfig(example), loadConfig({}));
+  });
+
+  it('takes a variable set to nothing as unset', () => {
+    const c = loadConfig({ PORT: '', RUN_WORKER_IN_SERVER: ' ', EMBEDDING_DIMENSIONS: '', LLM_PROVIDER: '' });
+    assert.equal(c.port, 8001);
+    assert.equal(c.runWorkerInServer, true);
+    assert.equal(c.llm.provider, 'none');
   });
 
   it("keeps the original deployment's variable names working", () => {

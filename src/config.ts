@@ -11,7 +11,7 @@ import { z } from 'zod';
 const DEV_JWT_SECRET = 'snapagent-development-secret-change-me';
 
 const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -265,7 +265,9 @@ export class ConfigError extends Error {
 
 /** Parses and checks every variable, reporting all problems at once. */
 export function loadConfig(env: Environment | NodeJS.ProcessEnv): Config {
-  const parsed = envSchema.safeParse(env);
+  // A variable set to nothing (`PORT=` in a copied .env.example) means its default, as unset does.
+  const given = Object.fromEntries(Object.entries(env).filter(([, value]) => value?.trim()));
+  const parsed = envSchema.safeParse(given);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`));
   }

@@ -4,6 +4,7 @@
  * worker), `worker` (ingestion worker only), `migrate`, `eval`.
  * loadConfig → open infrastructure → start; SIGTERM/SIGINT drain and close everything.
  */
+import { existsSync } from 'node:fs';
 import pino from 'pino';
 import { buildApp } from './app.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
@@ -23,6 +24,8 @@ const command = process.argv[2] ?? 'serve';
 
 let config: Config;
 try {
+  // A .env in the working directory fills in what the environment does not set.
+  if (existsSync('.env')) process.loadEnvFile('.env');
   config = loadConfig(process.env);
 } catch (err) {
   if (err instanceof ConfigError) {
