@@ -21,7 +21,7 @@ export async function defineQueues(deps: Deps): Promise<void> {
  */
 export async function startWorker(deps: Deps): Promise<{ close(): Promise<void> }> {
   const { config, db, log } = deps;
-  const preparer = createPreparer(config.ingestThreads);
+  const preparer = createPreparer(config.ingestThreads, { log });
   await preparer.ready;
   await startIngestWorker(
     deps.queue(),

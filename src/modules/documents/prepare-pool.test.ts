@@ -64,6 +64,27 @@ describe('createPreparer (parser threads)', () => {
   });
 });
 
+describe('createPreparer with a document that exhausts its thread', () => {
+  it('fails that document alone as too_large; the one beside it is prepared', async () => {
+    const pool = createPreparer(1, {
+      threadUrl: new URL('../../../test/fixtures/memory-hungry-thread.ts', import.meta.url),
+      threadHeapMb: 64,
+    });
+    await pool.ready;
+    const [hungry, neighbour] = await Promise.allSettled([
+      pool.prepare(text('hungry')),
+      pool.prepare(text('A modest document.')),
+    ]);
+    assert.equal(hungry.status, 'rejected');
+    assert.ok(
+      hungry.reason instanceof DocumentParseError && hungry.reason.reason === 'too_large',
+      String(hungry.reason),
+    );
+    assert.equal(neighbour.status === 'fulfilled' && neighbour.value[0]?.content, 'A modest document.');
+    await pool.close();
+  });
+});
+
 describe('createPreparer with threads that cannot start', () => {
   it('stops starting them after a few tries and prepares inline', async () => {
     const broken = createPreparer(1, {

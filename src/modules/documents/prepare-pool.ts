@@ -1,5 +1,6 @@
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
 import { Piscina } from 'piscina';
 import { DocumentParseError } from './parse/errors.ts';
 import { type PreparedChunk, type PrepareInput, prepareDocument } from './prepare.ts';
@@ -16,9 +17,6 @@ export interface Preparer {
 /** A parser thread's heap limit: a document that needs more fails alone, the process lives on. */
 const THREAD_HEAP_MB = 2048;
 
-/** Documents one thread works on at once: PDF.js awaits between steps, a second one fills the gaps. */
-const TASKS_PER_THREAD = 2;
-
 /** Thread failures in a row (not the documents' doing) after which documents are prepared inline. */
 const MAX_THREAD_FAILURES = 3;
 
@@ -32,18 +30,30 @@ const THREAD_URL = new URL(`./prepare-thread${extname(fileURLToPath(import.meta.
  * exhausts a thread's memory fails alone. Threads start with the pool and load their parsers
  * before the first upload; an abort stops the thread working on that document. If threads keep
  * dying without a document to blame (they cannot start, say), documents are prepared inline
- * rather than not at all.
+ * rather than not at all, and `log` says so once.
+ *
+ * A thread holds one document at a time: a dying thread ends every task it holds, so a second
+ * document would fail with the one that ran out of memory or was aborted (measured: a second
+ * task per thread did not add throughput).
  */
-export function createPreparer(threads: number, options: { threadUrl?: URL } = {}): Preparer {
+export function createPreparer(
+  threads: number,
+  options: { threadUrl?: URL; threadHeapMb?: number; log?: Pick<Logger, 'warn'> } = {},
+): Preparer {
   if (threads <= 0) return { prepare: prepareDocument, ready: Promise.resolve(), close: async () => {} };
+  const heapMb = options.threadHeapMb ?? THREAD_HEAP_MB;
   const pool = new Piscina<PrepareInput | null, PrepareAnswer | null>({
     filename: (options.threadUrl ?? THREAD_URL).href,
     minThreads: threads,
     maxThreads: threads,
-    concurrentTasksPerWorker: TASKS_PER_THREAD,
-    resourceLimits: { maxOldGenerationSizeMb: THREAD_HEAP_MB },
+    concurrentTasksPerWorker: 1,
+    resourceLimits: { maxOldGenerationSizeMb: heapMb },
   });
   let failures = 0;
+  const giveUpThreads = (error: unknown) => {
+    if (failures < MAX_THREAD_FAILURES) options.log?.warn({ err: error }, 'parser threads failed; parsing inline');
+    failures = MAX_THREAD_FAILURES;
+  };
 
   async function prepare(input: PrepareInput, signal?: AbortSignal): Promise<PreparedChunk[]> {
     signal?.throwIfAborted();
@@ -58,11 +68,12 @@ export function createPreparer(threads: number, options: { threadUrl?: URL } = {
       if ((error as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY') {
         throw new DocumentParseError(
           'too_large',
-          `Reading this document needs more than ${THREAD_HEAP_MB} MB of memory; split it into smaller files.`,
+          `Reading this document needs more than ${heapMb} MB of memory; split it into smaller files.`,
         );
       }
       // The thread died for a reason of its own: try again, inline once threads keep failing.
-      failures++;
+      if (failures + 1 >= MAX_THREAD_FAILURES) giveUpThreads(error);
+      else failures++;
       return prepare(input, signal);
     }
     failures = 0;
@@ -73,12 +84,7 @@ export function createPreparer(threads: number, options: { threadUrl?: URL } = {
   return {
     prepare,
     // One warm-up call per thread: it answers once the thread's module (and PDF.js) has loaded.
-    ready: Promise.all(Array.from({ length: threads }, () => pool.run(null))).then(
-      () => {},
-      () => {
-        failures = MAX_THREAD_FAILURES;
-      },
-    ),
+    ready: Promise.all(Array.from({ length: threads }, () => pool.run(null))).then(() => {}, giveUpThreads),
     close: () => pool.destroy(),
   };
 }
