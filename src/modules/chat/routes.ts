@@ -2,7 +2,7 @@ import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { AppError } from '../../platform/errors.ts';
 import { Id, IdParams, iso, Pagination, Timestamp } from '../../platform/http/schemas.ts';
-import { openSse } from '../../platform/http/sse.ts';
+import { abortOnDisconnect, openSse, wantsEventStream } from '../../platform/http/sse.ts';
 import { type App, type Authenticate, BEARER } from '../../platform/http/types.ts';
 import { SourceSchema } from '../retrieval/routes.ts';
 import type { ChatEvent, ChatService, ChatTurn } from './service.ts';
@@ -80,16 +80,6 @@ const UsageSchema = z.object({
   ),
 });
 
-/** A signal that aborts when the client goes away before the reply is finished. */
-export function abortOnDisconnect(reply: FastifyReply): AbortSignal {
-  const controller = new AbortController();
-  const res = reply.raw;
-  res.once('close', () => {
-    if (!res.writableFinished) controller.abort(new Error('client disconnected'));
-  });
-  return controller.signal;
-}
-
 /** Sends a chat turn's events as Server-Sent Events (also the widget's chat). */
 export async function streamTurn(reply: FastifyReply, turn: ChatTurn): Promise<void> {
   const sse = openSse(reply);
@@ -127,7 +117,7 @@ export function chatRoutes(app: App, deps: { chat: ChatService; authenticate: Au
     },
     handler: async (req, reply) => {
       const ctx = await authenticate(req, { sessionCheckedByAccess: true });
-      const stream = req.body.stream ?? /\btext\/event-stream\b/.test(req.headers.accept ?? '');
+      const stream = wantsEventStream(req, req.body.stream);
       const turn = await chat.start(ctx, req.body, abortOnDisconnect(reply));
 
       if (!stream) {

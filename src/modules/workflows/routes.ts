@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '../../platform/errors.ts';
 import { IdParams, iso, Pagination } from '../../platform/http/schemas.ts';
-import { openSse } from '../../platform/http/sse.ts';
+import { abortOnDisconnect, openSse, wantsEventStream } from '../../platform/http/sse.ts';
 import { type App, type Authenticate, BEARER } from '../../platform/http/types.ts';
 import { describeNodeTypes } from './nodes/registry.ts';
 import { streamRun } from './run-sse.ts';
@@ -151,13 +151,8 @@ export function workflowsRoutes(app: App, deps: { workflows: WorkflowsService; a
     },
     handler: async (req, reply) => {
       const ctx = await authenticate(req);
-      const stream = req.body.stream ?? /\btext\/event-stream\b/.test(req.headers.accept ?? '');
-      const controller = new AbortController();
-      const res = reply.raw;
-      res.once('close', () => {
-        if (!res.writableFinished) controller.abort(new Error('client disconnected'));
-      });
-      const run = await workflows.testRun(ctx, req.params.id, req.body, controller.signal);
+      const stream = wantsEventStream(req, req.body.stream);
+      const run = await workflows.testRun(ctx, req.params.id, req.body, abortOnDisconnect(reply));
 
       if (!stream) {
         for await (const _ of run.events) {

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /** An SSE comment keeps proxies from closing a stream that is quiet for a while. */
 const HEARTBEAT_MS = 15_000;
@@ -52,4 +52,19 @@ export function openSse(reply: FastifyReply, options: { retryMs?: number } = {})
       if (!res.destroyed && !res.writableEnded) res.end();
     },
   };
+}
+
+/** Whether a reply should stream: the body's `stream` flag if given, else the Accept header. */
+export function wantsEventStream(request: FastifyRequest, stream: boolean | undefined): boolean {
+  return stream ?? /\btext\/event-stream\b/.test(request.headers.accept ?? '');
+}
+
+/** A signal that aborts when the client goes away before the reply is finished. */
+export function abortOnDisconnect(reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  const res = reply.raw;
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort(new Error('client disconnected'));
+  });
+  return controller.signal;
 }
