@@ -7,7 +7,7 @@ import type { HistoryMessage } from './prompt.ts';
  * Where chat hands a turn to a bot's workflow instead of the plain RAG pipeline (the original's
  * "if the bot has a workflow, run WorkflowExecutor"). Chat owns sessions, persistence, usage and
  * the HTTP/SSE transport; a runner only turns one message into events. The workflow engine plugs
- * in by implementing `WorkflowTurnRunner`; until then `noWorkflows` keeps every bot on RAG.
+ * in by implementing `WorkflowTurnRunner` (`modules/workflows/turn-runner.ts`).
  */
 
 export interface WorkflowTurn {
@@ -43,11 +43,3 @@ export interface WorkflowTurnRunner {
   hasWorkflow(bot: BotRow): boolean;
   run(turn: WorkflowTurn): AsyncIterable<WorkflowTurnEvent>;
 }
-
-/** The default: no bot has a workflow, every turn runs the RAG pipeline. */
-export const noWorkflows: WorkflowTurnRunner = {
-  hasWorkflow: () => false,
-  run() {
-    throw new Error('noWorkflows.run called: hasWorkflow is always false');
-  },
-};

@@ -9,31 +9,40 @@ import { type ValidationResult, validateWorkflow } from './validate.ts';
 /** Compiled published versions kept per runner; versions never change, so entries never go stale. */
 const COMPILED_CACHE_SIZE = 200;
 
+interface CompiledVersion {
+  checked: ValidationResult;
+  draftRevision: number | null;
+}
+
 /**
  * What chat consults for every turn (the original's "if the bot has a workflow, run
  * WorkflowExecutor"): a bot with a published workflow answers through its published version —
  * never the draft — and each turn is recorded as a run (`source: published`, with the session and
- * the chat message it produced), so its trace can be read from the runs API.
+ * the chat message it produced), so its trace can be read from the runs API. Which version
+ * answers comes with the bot (`workflow_version`); a version is read and compiled once.
  */
 export function createWorkflowTurnRunner(deps: { db: Queryable; recorder: RunRecorder }): WorkflowTurnRunner {
   const { db, recorder } = deps;
-  const compiled = new Map<string, ValidationResult>();
-  const compile = (botId: string, version: number, document: unknown) => {
+  const compiled = new Map<string, CompiledVersion>();
+  async function compiledVersion(botId: string, version: number): Promise<CompiledVersion | undefined> {
     const key = `${botId}:${version}`;
-    let result = compiled.get(key);
-    if (!result) {
-      result = validateWorkflow(document);
+    let entry = compiled.get(key);
+    if (!entry) {
+      const stored = await repo.findVersion(db, botId, version);
+      if (!stored) return undefined;
+      entry = { checked: validateWorkflow(stored.document), draftRevision: stored.draft_revision };
       if (compiled.size >= COMPILED_CACHE_SIZE) compiled.delete(compiled.keys().next().value as string);
-      compiled.set(key, result);
+      compiled.set(key, entry);
     }
-    return result;
-  };
+    return entry;
+  }
   return {
     hasWorkflow: (bot) => bot.workflow_version !== null,
 
     async *run(turn): AsyncGenerator<WorkflowTurnEvent> {
-      const published = await repo.findPublishedVersion(db, turn.bot.id);
-      if (!published) {
+      const version = turn.bot.workflow_version;
+      const published = version === null ? undefined : await compiledVersion(turn.bot.id, version);
+      if (version === null || !published) {
         yield {
           type: 'error',
           code: 'workflow_unpublished',
@@ -41,17 +50,17 @@ export function createWorkflowTurnRunner(deps: { db: Queryable; recorder: RunRec
         };
         return;
       }
-      const checked = compile(turn.bot.id, published.version, published.document);
+      const { checked, draftRevision } = published;
       if (!checked.ok) {
         // Published versions were valid when published; only a change of node types can get here.
         turn.log.error(
-          { bot_id: turn.bot.id, version: published.version, problems: checked.errors },
+          { bot_id: turn.bot.id, version, problems: checked.errors },
           'the published workflow no longer validates',
         );
         yield {
           type: 'error',
           code: 'workflow_invalid',
-          message: `Published version ${published.version} is no longer valid: ${checked.errors[0]?.message ?? ''}`,
+          message: `Published version ${version} is no longer valid: ${checked.errors[0]?.message ?? ''}`,
         };
         return;
       }
@@ -59,8 +68,8 @@ export function createWorkflowTurnRunner(deps: { db: Queryable; recorder: RunRec
         bot: turn.bot,
         workflow: checked.workflow,
         source: 'published',
-        version: published.version,
-        draftRevision: published.draft_revision,
+        version,
+        draftRevision,
         message: turn.message,
         history: turn.history.map((m) => ({ role: m.role, content: m.content })),
         sessionId: turn.sessionId,
