@@ -42,7 +42,7 @@ export function createServices(deps: Deps) {
     reranker: createReranker(config),
     log: deps.log,
   });
-  const workflows = createWorkflowsModule(deps, { access });
+  const workflows = createWorkflowsModule(deps, { access, retrieval });
   const chat = createChatService({
     db,
     access,

@@ -13,18 +13,31 @@ import { createEmbeddingRegistry } from '../../providers/embedding/registry.ts';
 import { createLlmRegistry } from '../../providers/llm/registry.ts';
 import type { BotSettings } from '../bots/settings.ts';
 import { createCorpusBot, writeCorpus } from '../retrieval/eval/corpus.ts';
+import { createRetrievalService } from '../retrieval/service.ts';
+import { createAccess } from '../teams/access.ts';
 import { createEngineDeps, type EngineInfrastructure, workflowLimits } from './engine-deps.ts';
 import { createLlmMeter } from './llm-meter.ts';
 import { WorkflowNodeError } from './node-definition.ts';
 
 const DIMS = 32;
 const DOCS = [
-  { filename: 'refunds.md', content: 'Refunds are paid back within 30 days.', metadata: { category: 'billing' } },
-  { filename: 'install.md', content: 'Install the agent, then restart it.', metadata: { category: 'technical' } },
+  {
+    filename: 'refunds.md',
+    content: 'Refunds are paid back within 30 days.',
+    metadata: { category: 'billing' },
+    fileType: 'markdown',
+  },
+  {
+    filename: 'install.md',
+    content: 'Install the agent, then restart it.',
+    metadata: { category: 'technical' },
+    fileType: 'markdown',
+  },
   {
     filename: 'upgrade.md',
     content: 'Upgrade Node before you install the agent.',
     metadata: { category: 'technical' },
+    fileType: 'markdown',
   },
 ];
 
@@ -59,12 +72,17 @@ describe(`workflow engine deps over the product (${testDriver})`, () => {
       ANTHROPIC_BASE_URL: anthropic.url,
       LLM_PROVIDER: 'anthropic',
     });
+    const log = pino({ level: 'silent' });
     infra = {
-      db: t.db,
-      embeddings: createEmbeddingRegistry(config),
+      retrieval: createRetrievalService({
+        db: t.db,
+        access: createAccess(t.db),
+        embeddings: createEmbeddingRegistry(config),
+        log,
+      }),
       llm: createLlmRegistry(config, { retry: { maxAttempts: 1 } }),
       limits: workflowLimits(config.workflow),
-      log: pino({ level: 'silent' }),
+      log,
     };
   });
   after(async () => {
@@ -93,6 +111,20 @@ describe(`workflow engine deps over the product (${testDriver})`, () => {
     await assert.rejects(deps.retrieve(otherBotId, 'refunds', { topK: 5, mode: 'fulltext' }), (err: unknown) => {
       return err instanceof WorkflowNodeError && err.code === 'retrieval_failed';
     });
+  });
+
+  it("applies the bot's own retrieval filters, which the node's only narrow", async () => {
+    const technicalOnly = createEngineDeps(
+      infra,
+      bot({ retrieval: { filters: { metadata: { category: 'technical' } } } }),
+    );
+    assert.deepEqual(await technicalOnly.retrieve(botId, 'refunds', { topK: 10, mode: 'fulltext' }), []);
+    const narrowed = await technicalOnly.retrieve(botId, 'install the agent', {
+      topK: 10,
+      mode: 'fulltext',
+      filters: { file_types: ['MD'] },
+    });
+    assert.deepEqual(narrowed.map((c) => c.filename).sort(), ['install.md', 'upgrade.md']);
   });
 
   it("embeds the query with the bot's model for vector and hybrid search", async () => {

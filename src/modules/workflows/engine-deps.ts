@@ -1,22 +1,12 @@
 import type { Logger } from 'pino';
 import type { Config } from '../../config.ts';
-import type { Db } from '../../platform/db/db.ts';
 import { AppError } from '../../platform/errors.ts';
-import type { EmbeddingRegistry } from '../../providers/embedding/registry.ts';
 import type { LlmRegistry } from '../../providers/llm/registry.ts';
 import type { BotRow } from '../bots/repo.ts';
-import type { SearchFilters } from '../retrieval/filters.ts';
-import { type SearchMode, searchChunks } from '../retrieval/search.ts';
+import type { RetrievalService } from '../retrieval/service.ts';
 import type { LlmMeter } from './llm-meter.ts';
 import { WorkflowNodeError } from './node-definition.ts';
-import type {
-  DnsLookup,
-  RetrievalFilters,
-  RetrievedChunk,
-  RetrieveOptions,
-  WorkflowDeps,
-  WorkflowLimits,
-} from './workflow-deps.ts';
+import type { DnsLookup, RetrievedChunk, RetrieveOptions, WorkflowDeps, WorkflowLimits } from './workflow-deps.ts';
 
 /**
  * Turns the product's infrastructure into what the engine needs for one bot's run: retrieval on
@@ -25,8 +15,7 @@ import type {
  * or a registry, so it runs the same in chat, in a test run and in its unit tests.
  */
 export interface EngineInfrastructure {
-  db: Db;
-  embeddings: Pick<EmbeddingRegistry, 'forChoice'>;
+  retrieval: Pick<RetrievalService, 'retrieve'>;
   llm: Pick<LlmRegistry, 'resolve'>;
   limits: Partial<WorkflowLimits>;
   log: Pick<Logger, 'warn'>;
@@ -85,68 +74,31 @@ async function retrieveForBot(
 ): Promise<RetrievedChunk[]> {
   // The engine passes the run's bot id back; anything else would be a bug, never another bot's data.
   if (botId !== bot.id) throw new WorkflowNodeError('retrieval_failed', 'A run may only search its own bot');
-  const { mode, vector } = await embedQuery(infra, bot, query, options.mode, options.signal);
-  options.signal?.throwIfAborted();
-  const weight = bot.settings.retrieval?.vector_weight;
-  const hits = await searchChunks(infra.db, {
-    botId: bot.id,
-    query,
-    queryVector: vector,
-    topK: options.topK,
-    mode,
-    filters: toSearchFilters(options.filters),
-    weights: weight === undefined ? undefined : { vector: weight, fulltext: 1 - weight },
-  });
-  return hits.map((h) => ({
-    chunkId: h.chunkId,
-    documentId: h.documentId,
-    filename: h.filename,
-    content: h.content,
-    score: h.score,
-    page: h.page,
-    section: h.section,
-  }));
-}
-
-/** The query's vector from the bot's embedding model; hybrid falls back to full-text without one. */
-async function embedQuery(
-  infra: EngineInfrastructure,
-  bot: Pick<BotRow, 'id' | 'settings'>,
-  query: string,
-  mode: SearchMode,
-  signal: AbortSignal | undefined,
-): Promise<{ mode: SearchMode; vector: number[] | undefined }> {
-  if (mode === 'fulltext') return { mode, vector: undefined };
-  const embedder = infra.embeddings.forChoice(bot.settings.embedding);
-  if (!embedder) {
-    if (mode === 'vector') {
-      throw new WorkflowNodeError(
-        'embedding_unavailable',
-        "mode 'vector' needs an embedding provider, but none is configured for this bot; use 'fulltext' or 'hybrid'",
-      );
-    }
-    return { mode: 'fulltext', vector: undefined };
-  }
   try {
-    const [vector] = await embedder.embed([query], { purpose: 'query', ...(signal ? { signal } : {}) });
-    return { mode, vector };
+    // The same retrieval as chat and search: the bot's filters (which the node's only narrow),
+    // score threshold, reranking and embedding model.
+    const { hits } = await infra.retrieval.retrieve(bot, query, {
+      topK: options.topK,
+      mode: options.mode,
+      filters: options.filters,
+      signal: options.signal,
+    });
+    return hits.map((h) => ({
+      chunkId: h.chunkId,
+      documentId: h.documentId,
+      filename: h.filename,
+      content: h.content,
+      score: h.score,
+      page: h.page,
+      section: h.section,
+    }));
   } catch (err) {
-    if (signal?.aborted) throw signal.reason;
-    if (mode === 'vector') {
-      throw new WorkflowNodeError('embedding_error', `The embedding provider failed: ${(err as Error).message}`, {
-        cause: err,
-      });
+    if (err instanceof AppError && err.code === 'provider_unavailable') {
+      throw new WorkflowNodeError('embedding_unavailable', err.message);
     }
-    infra.log.warn({ bot_id: bot.id, err: (err as Error).message }, 'query embedding failed; searching full-text');
-    return { mode: 'fulltext', vector: undefined };
+    if (err instanceof AppError && err.code === 'provider_error') {
+      throw new WorkflowNodeError('embedding_error', err.message, { cause: err });
+    }
+    throw err;
   }
-}
-
-function toSearchFilters(filters: RetrievalFilters | undefined): SearchFilters | undefined {
-  if (!filters) return undefined;
-  const out: SearchFilters = {};
-  if (filters.document_ids !== undefined) out.documentIds = filters.document_ids;
-  if (filters.file_types !== undefined) out.fileTypes = filters.file_types;
-  if (filters.metadata !== undefined && Object.keys(filters.metadata).length > 0) out.metadata = filters.metadata;
-  return Object.keys(out).length > 0 ? out : undefined;
 }

@@ -1,6 +1,7 @@
 import type { Deps } from '../../deps.ts';
 import { validateLlmChoice } from '../../providers/llm/registry.ts';
 import type { WorkflowTurnRunner } from '../chat/workflow-seam.ts';
+import type { RetrievalService } from '../retrieval/service.ts';
 import type { Access } from '../teams/access.ts';
 import { workflowLimits } from './engine-deps.ts';
 import { createRunRecorder } from './run-recorder.ts';
@@ -13,13 +14,13 @@ import { createWorkflowTurnRunner } from './turn-runner.ts';
  * published workflow. Both record their runs through one recorder, with the WORKFLOW_* limits.
  */
 export function createWorkflowsModule(
-  deps: Pick<Deps, 'db' | 'config' | 'embeddings' | 'llm' | 'log'>,
-  options: { access: Access },
+  deps: Pick<Deps, 'db' | 'config' | 'llm' | 'log'>,
+  options: { access: Access; retrieval: Pick<RetrievalService, 'retrieve'> },
 ): { service: WorkflowsService; turnRunner: WorkflowTurnRunner } {
   const { db, config, log } = deps;
   const recorder = createRunRecorder({
     db,
-    infra: { db, embeddings: deps.embeddings, llm: deps.llm, limits: workflowLimits(config.workflow), log },
+    infra: { retrieval: options.retrieval, llm: deps.llm, limits: workflowLimits(config.workflow), log },
     traceMaxBytes: config.workflow.traceMaxBytes,
     log,
   });

@@ -35,7 +35,12 @@ describe(`workflows service (${testDriver})`, () => {
     ctx = { actor: { kind: 'user', userId: user?.id as string }, requestId: 'test', log: log as FastifyBaseLogger };
     const recorder = createRunRecorder({
       db: t.db,
-      infra: { db: t.db, embeddings: { forChoice: () => undefined }, llm: { resolve: () => llm }, limits: {}, log },
+      infra: {
+        retrieval: { retrieve: async () => ({ hits: [], mode: 'fulltext', reranked: false }) },
+        llm: { resolve: () => llm },
+        limits: {},
+        log,
+      },
       traceMaxBytes: 64 * 1024,
       log,
     });
