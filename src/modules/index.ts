@@ -8,7 +8,7 @@ import { createDocumentsService } from './documents/service.ts';
 import { createRetrievalService } from './retrieval/service.ts';
 import { createAccess } from './teams/access.ts';
 import { createTeamsService } from './teams/service.ts';
-import { createWorkflowsModule } from './workflows/module.ts';
+import { createWorkflowsModule } from './workflows/index.ts';
 
 /**
  * Builds every module's service over the shared infrastructure, wired by hand so the

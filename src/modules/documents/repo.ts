@@ -26,29 +26,10 @@ export interface DocumentRow {
 const COLUMNS = `id, bot_id, filename, file_type, mime_type, size_bytes, content_hash, status, stage, error,
   chunks_done, chunks_total, attempt, metadata, created_at, updated_at`;
 
-/** Inserts the document unless the bot already has the same content; returns which happened. */
-export async function insertDocument(
-  tx: Queryable,
-  doc: { botId: string; filename: string; fileType: string; mimeType: string; sizeBytes: number; contentHash: string },
-): Promise<{ row: DocumentRow; created: boolean }> {
-  const inserted = await tx.query<DocumentRow>(
-    `INSERT INTO documents (bot_id, filename, file_type, mime_type, size_bytes, content_hash)
-     VALUES ($1, $2, $3, $4, $5, $6)
-     ON CONFLICT (bot_id, content_hash) DO NOTHING RETURNING ${COLUMNS}`,
-    [doc.botId, doc.filename, doc.fileType, doc.mimeType, doc.sizeBytes, doc.contentHash],
-  );
-  if (inserted[0]) return { row: inserted[0], created: true };
-  const existing = await tx.query<DocumentRow>(
-    `SELECT ${COLUMNS} FROM documents WHERE bot_id = $1 AND content_hash = $2`,
-    [doc.botId, doc.contentHash],
-  );
-  return { row: existing[0] as DocumentRow, created: false };
-}
-
 /**
- * `insertDocument` for several files in two statements at most, results in input order. A file
- * whose content the bot already has (or that repeats an earlier file of the same call) answers
- * the existing document with `created: false`.
+ * Inserts an upload's documents in two statements at most, results in input order. A file whose
+ * content the bot already has (or that repeats an earlier file of the same call) answers the
+ * existing document with `created: false`: the same content is never stored twice per bot.
  */
 export async function insertDocuments(
   tx: Queryable,
@@ -101,10 +82,6 @@ export async function insertFiles(tx: Queryable, files: { documentId: string; co
     files.map((f) => f.documentId),
     files.map((f) => Buffer.from(f.content.buffer, f.content.byteOffset, f.content.byteLength)),
   ]);
-}
-
-export async function insertFile(tx: Queryable, documentId: string, content: Uint8Array): Promise<void> {
-  await tx.query('INSERT INTO document_files (document_id, content) VALUES ($1, $2)', [documentId, content]);
 }
 
 export function findDocument(db: Queryable, id: string): Promise<DocumentRow | undefined> {
@@ -160,15 +137,6 @@ export function botDocumentIds(db: Queryable, botId: string): Promise<string[]> 
 
 // ---- ingestion (fenced by attempt) ----
 
-/**
- * Starts an ingestion attempt: bumps `attempt` and returns it, or undefined when the document
- * is gone or already finished. Every later write checks the attempt is still the current one,
- * so a stale worker (its job expired and was retried elsewhere) can never commit.
- */
-export async function beginAttempt(db: Queryable, id: string): Promise<number | undefined> {
-  return (await beginIngestion(db, id))?.attempt;
-}
-
 /** What an ingestion attempt works on, read in the statement that starts it. */
 export interface IngestionStart {
   attempt: number;
@@ -180,8 +148,10 @@ export interface IngestionStart {
 }
 
 /**
- * `beginAttempt`, returning in the same round trip the document, its bot's settings and its
- * bytes: one statement instead of four per document.
+ * Starts an ingestion attempt: bumps `attempt` and returns it with the document, its bot's
+ * settings and its bytes, in one statement; undefined when the document is gone or already
+ * finished. Every later write checks the attempt is still the current one, so a stale worker
+ * (its job expired and was retried elsewhere) can never commit.
  */
 export async function beginIngestion(db: Queryable, id: string): Promise<IngestionStart | undefined> {
   const rows = await db.query<

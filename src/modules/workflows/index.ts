@@ -1,55 +1,41 @@
+import type { Deps } from '../../deps.ts';
+import { validateLlmChoice } from '../../providers/llm/registry.ts';
+import type { WorkflowTurnRunner } from '../chat/workflow-seam.ts';
+import type { RetrievalService } from '../retrieval/service.ts';
+import type { Access } from '../teams/access.ts';
+import { workflowLimits } from './engine-deps.ts';
+import { createRunRecorder } from './run-recorder.ts';
+import { abandonedRunAfterMs, createWorkflowsService, type WorkflowsService } from './service.ts';
+import { createWorkflowTurnRunner } from './turn-runner.ts';
+
 /**
  * The workflow engine: a bot's node-based pipeline (Start → Knowledge → LLM → End and more),
- * validated on save and run per chat message with streaming, budgets and a trace. Storage, the
- * editor's API (drafts, versions, test runs, run history) and chat's runner are wired in
- * `createWorkflowsModule`; the engine itself only needs the injected `WorkflowDeps`.
+ * validated on save and run per chat message with streaming, budgets and a trace. The engine
+ * itself (`executor.ts`, `graph-runner.ts`, `nodes/`) only needs the injected `WorkflowDeps`.
+ *
+ * This wires the module over the shared infrastructure: the editor's service (drafts,
+ * versions, publication, test runs, run history) and the runner chat consults for bots with a
+ * published workflow. Both record their runs through one recorder, with the WORKFLOW_* limits.
  */
-export type { CompiledGraph, CompiledNode, Workflow } from './compiled-workflow.ts';
-export {
-  type WorkflowDocument,
-  type WorkflowDocumentInput,
-  WorkflowDocumentSchema,
-  type WorkflowEdge,
-  type WorkflowNode,
-} from './document.ts';
-export { createEngineDeps, type EngineInfrastructure, workflowLimits } from './engine-deps.ts';
-export type { WorkflowEvent, WorkflowEventType } from './events.ts';
-export { collectRun, runWorkflow, type WorkflowRun } from './executor.ts';
-export { createWorkflowsModule } from './module.ts';
-export {
-  type AnyNodeDefinition,
-  defineNode,
-  type NodeContext,
-  type NodeDefinition,
-  type NodeResult,
-  type RunInput,
-  WorkflowNodeError,
-} from './node-definition.ts';
-export {
-  createNodeRegistry,
-  describeNodeTypes,
-  type NodeRegistry,
-  type NodeTypeDescription,
-  nodeRegistry,
-} from './nodes/registry.ts';
-export { workflowsRoutes } from './routes.ts';
-export { createRunRecorder, type RecordedRun, type RunRecorder, type StartRunInput } from './run-recorder.ts';
-export { basicRagWorkflow, classifierRoutingWorkflow, sampleWorkflows } from './samples.ts';
-export { createWorkflowsService, type WorkflowState, type WorkflowsService, workflowInvalid } from './service.ts';
-export type { Source } from './sources.ts';
-export { systemDnsLookup } from './ssrf.ts';
-export type { NodeStatus, NodeTrace, RunError, RunTrace, TokenUsage, WorkflowRunResult } from './trace.ts';
-export { createWorkflowTurnRunner } from './turn-runner.ts';
-export { type ValidationResult, validateWorkflow } from './validate.ts';
-export {
-  DEFAULT_WORKFLOW_LIMITS,
-  type DnsLookup,
-  type LlmChoice,
-  type RetrievalFilters,
-  type RetrievalMode,
-  type RetrievedChunk,
-  type RetrieveOptions,
-  type WorkflowDeps,
-  type WorkflowLimits,
-} from './workflow-deps.ts';
-export type { ProblemCode, WorkflowProblem } from './workflow-problem.ts';
+export function createWorkflowsModule(
+  deps: Pick<Deps, 'db' | 'config' | 'llm' | 'log'>,
+  options: { access: Access; retrieval: Pick<RetrievalService, 'retrieve'> },
+): { service: WorkflowsService; turnRunner: WorkflowTurnRunner } {
+  const { db, config, log } = deps;
+  const recorder = createRunRecorder({
+    db,
+    infra: { retrieval: options.retrieval, llm: deps.llm, limits: workflowLimits(config.workflow), log },
+    traceMaxBytes: config.workflow.traceMaxBytes,
+    log,
+  });
+  return {
+    service: createWorkflowsService({
+      db,
+      access: options.access,
+      recorder,
+      checkModelChoice: (choice) => validateLlmChoice(config, choice),
+      abandonedRunAfterMs: abandonedRunAfterMs(config.workflow.maxRunMs),
+    }),
+    turnRunner: createWorkflowTurnRunner({ db, recorder }),
+  };
+}

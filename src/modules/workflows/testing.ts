@@ -1,5 +1,6 @@
 import type { LlmEvent, LlmModel, LlmRequest, LlmUsage } from '../../providers/llm/spec.ts';
-import { validateWorkflow, type Workflow } from './validate.ts';
+import type { Workflow } from './compiled-workflow.ts';
+import { validateWorkflow } from './validate.ts';
 import type { RetrievedChunk, RetrieveOptions, WorkflowDeps } from './workflow-deps.ts';
 
 /**

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type ProblemCode, validateWorkflow, type WorkflowProblem } from './validate.ts';
+import { validateWorkflow } from './validate.ts';
+import type { ProblemCode, WorkflowProblem } from './workflow-problem.ts';
 
 const node = (id: string, type: string, data: Record<string, unknown> = {}) => ({ id, type, data });
 const edge = (source: string, target: string, source_handle?: string) =>

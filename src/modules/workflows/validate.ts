@@ -15,9 +15,6 @@ import type { WorkflowProblem } from './workflow-problem.ts';
  * `runWorkflow` accepts, so a run never meets a problem the validator could have found.
  */
 
-export type { CompiledGraph, CompiledNode, Workflow } from './compiled-workflow.ts';
-export type { ProblemCode, WorkflowProblem } from './workflow-problem.ts';
-
 export type ValidationResult =
   | { ok: true; errors: []; workflow: Workflow }
   | { ok: false; errors: WorkflowProblem[]; workflow?: undefined };
