@@ -186,7 +186,7 @@ export function chatRoutes(app: App, deps: { chat: ChatService; authenticate: Au
           session_id: m.session_id,
           role: m.role,
           content: m.content,
-          sources: typeof m.sources === 'string' ? JSON.parse(m.sources) : m.sources,
+          sources: m.sources,
           mode: m.mode,
           search_query: m.search_query,
           provider: m.provider,
@@ -195,9 +195,7 @@ export function chatRoutes(app: App, deps: { chat: ChatService; authenticate: Au
           cost_usd: m.cost_usd === null ? null : Number(m.cost_usd),
           latency_ms: m.latency_ms,
           error: m.error_code ? { code: m.error_code, detail: m.error ?? '' } : null,
-          feedback: (typeof m.feedback === 'string' ? JSON.parse(m.feedback) : (m.feedback ?? [])).map(
-            (f: { rating: 'up' | 'down'; comment: string | null }) => ({ rating: f.rating, comment: f.comment }),
-          ),
+          feedback: (m.feedback ?? []).map((f) => ({ rating: f.rating, comment: f.comment })),
           created_at: iso(m.created_at) as string,
         })),
       };

@@ -122,7 +122,7 @@ interface HitRow {
   document_id: string;
   filename: string;
   content: string;
-  metadata: Record<string, unknown> | string | null;
+  metadata: Record<string, unknown> | null;
 }
 
 /** Loads content, document and metadata of the ranked chunks, keeping the ranking's order. */
@@ -145,10 +145,7 @@ async function hydrate(db: Queryable, botId: string, ranked: readonly Candidate[
 
 /** A loaded row as a search hit: page and section come from the chunk's metadata. */
 function toHit(row: HitRow, score: number): SearchHit {
-  const metadata = (typeof row.metadata === 'string' ? JSON.parse(row.metadata) : (row.metadata ?? {})) as Record<
-    string,
-    unknown
-  >;
+  const metadata = row.metadata ?? {};
   const hit: SearchHit = {
     chunkId: row.chunk_id,
     documentId: row.document_id,

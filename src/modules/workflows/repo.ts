@@ -63,19 +63,12 @@ export interface RunRow {
   finished_at: Date | null;
 }
 
-/** jsonb comes back parsed from both drivers; this keeps a string (older drivers) working too. */
-const json = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) as T;
-
-function draftRow(r: DraftRow): DraftRow {
-  return { ...r, document: json(r.document), problems: json(r.problems) };
-}
-
 export async function findDraft(db: Queryable, botId: string, options: { lock?: boolean } = {}) {
   const rows = await db.query<DraftRow>(
     `SELECT * FROM workflow_drafts WHERE bot_id = $1${options.lock ? ' FOR UPDATE' : ''}`,
     [botId],
   );
-  return rows[0] ? draftRow(rows[0]) : undefined;
+  return rows[0];
 }
 
 /**
@@ -117,7 +110,7 @@ export async function saveDraft(
       [...params, expectedRevision],
     );
   }
-  return rows[0] ? draftRow(rows[0]) : undefined;
+  return rows[0];
 }
 
 /** The version that serves the bot's chat, with its document; undefined when the bot uses plain RAG. */
@@ -131,7 +124,7 @@ export async function findPublishedVersion(
      WHERE p.bot_id = $1`,
     [botId],
   );
-  return rows[0] ? { ...rows[0], document: json(rows[0].document) } : undefined;
+  return rows[0];
 }
 
 export async function findVersion(db: Queryable, botId: string, version: number): Promise<VersionRow | undefined> {
@@ -139,7 +132,7 @@ export async function findVersion(db: Queryable, botId: string, version: number)
     botId,
     version,
   ]);
-  return rows[0] ? { ...rows[0], document: json(rows[0].document) } : undefined;
+  return rows[0];
 }
 
 export function listVersions(
@@ -167,8 +160,7 @@ export async function insertVersion(
      RETURNING *`,
     [v.botId, JSON.stringify(v.document), v.draftRevision, v.note, v.userId],
   );
-  const row = rows[0] as VersionRow;
-  return { ...row, document: json(row.document) };
+  return rows[0] as VersionRow;
 }
 
 /** Points the bot's chat at one of its versions. */
@@ -294,5 +286,5 @@ export function listRuns(
 
 export async function findRun(db: Queryable, botId: string, runId: string): Promise<RunRow | undefined> {
   const rows = await db.query<RunRow>('SELECT * FROM workflow_runs WHERE bot_id = $1 AND id = $2', [botId, runId]);
-  return rows[0] ? { ...rows[0], trace: rows[0].trace === null ? null : json(rows[0].trace) } : undefined;
+  return rows[0];
 }
