@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { Ctx } from '../../platform/context.ts';
 import type { Db } from '../../platform/db/db.ts';
 import { AppError, notFound } from '../../platform/errors.ts';
+import { isUuid } from '../../platform/ids.ts';
 import { boundedLabel, metrics } from '../../platform/metrics.ts';
 import type { LlmRegistry } from '../../providers/llm/registry.ts';
 import type { LlmModel } from '../../providers/llm/spec.ts';
 import type { BotRow } from '../bots/repo.ts';
 import type { RetrievalService } from '../retrieval/service.ts';
-import { type Access, isUuid } from '../teams/access.ts';
+import type { Access } from '../teams/access.ts';
 import { newTurnRecord, type PreparedTurn, ragAnswer, workflowAnswer } from './answer.ts';
 import { type ChatErrorCode, type ChatEvent, describeFailure, roundUsd } from './events.ts';
 import type { PromptBudget } from './prompt.ts';
@@ -90,17 +91,8 @@ export function createChatService(deps: ChatDeps): ChatService {
     if (!isUuid(sessionId)) throw notFound('Session');
     const session = await repo.findSession(db, sessionId);
     if (!session || !visitorMayUse(ctx, session)) throw notFound('Session');
-    await requireBotAs(ctx, session.bot_id, 'Session');
+    await access.requireBot(ctx, session.bot_id, 'use', { notFoundAs: 'Session' });
     return session;
-  }
-
-  async function requireBotAs(ctx: Ctx, botId: string, what: string) {
-    try {
-      await access.requireBot(ctx, botId, 'use');
-    } catch (err) {
-      if (err instanceof AppError && err.code === 'not_found') throw notFound(what);
-      throw err;
-    }
   }
 
   function resolveModel(bot: BotRow): LlmModel | undefined {
@@ -231,7 +223,7 @@ export function createChatService(deps: ChatDeps): ChatService {
       if (!isUuid(messageId)) throw notFound('Message');
       const message = await repo.findMessage(db, messageId);
       if (!message) throw notFound('Message');
-      await requireBotAs(ctx, message.bot_id, 'Message');
+      await access.requireBot(ctx, message.bot_id, 'use', { notFoundAs: 'Message' });
       if (message.role !== 'assistant') {
         throw new AppError('validation_failed', 'Feedback is for answers; this message is a question');
       }

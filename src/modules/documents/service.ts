@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import type { Ctx } from '../../platform/context.ts';
 import type { Db } from '../../platform/db/db.ts';
 import { AppError, notFound } from '../../platform/errors.ts';
+import { isUuid } from '../../platform/ids.ts';
 import type { JobQueue } from '../../platform/queue.ts';
 import type { Access } from '../teams/access.ts';
-import { isUuid } from '../teams/access.ts';
 import { INGEST_QUEUE, type IngestJob } from './ingest.ts';
 import { detectFileType } from './parse/index.ts';
 import * as repo from './repo.ts';
@@ -50,12 +50,7 @@ export function createDocumentsService(deps: { db: Db; access: Access; queue: ()
     if (!isUuid(documentId)) throw notFound('Document');
     const doc = await repo.findDocument(db, documentId);
     if (!doc) throw notFound('Document');
-    try {
-      await access.requireBot(ctx, doc.bot_id, action);
-    } catch (err) {
-      if (err instanceof AppError && err.code === 'not_found') throw notFound('Document');
-      throw err;
-    }
+    await access.requireBot(ctx, doc.bot_id, action, { notFoundAs: 'Document' });
     return doc;
   }
 

@@ -19,13 +19,20 @@ export type BotAction = 'use' | 'edit' | 'admin';
 const RANK: Record<Role, number> = { member: 1, admin: 2, owner: 3 };
 const NEEDS: Record<BotAction, Role> = { use: 'member', edit: 'member', admin: 'admin' };
 
-export { isUuid };
-
 export interface Access {
   /** The caller's role in the team, or 404. Requires at least `min` (403 otherwise). */
   requireTeam(ctx: Ctx, teamId: string, min?: Role): Promise<Role>;
-  /** Returns the bot (and its team id) when the caller may perform `action` on it. */
-  requireBot(ctx: Ctx, botId: string, action: BotAction): Promise<{ teamId: string; role: Role; bot: BotRow }>;
+  /**
+   * Returns the bot (and its team id) when the caller may perform `action` on it, else 404 naming
+   * `notFoundAs` (default "Bot"): the bot of a session or document the caller may not see must
+   * answer like a missing session or document.
+   */
+  requireBot(
+    ctx: Ctx,
+    botId: string,
+    action: BotAction,
+    options?: { notFoundAs?: string },
+  ): Promise<{ teamId: string; role: Role; bot: BotRow }>;
 }
 
 export function createAccess(db: Queryable): Access {
@@ -49,10 +56,11 @@ export function createAccess(db: Queryable): Access {
       return role;
     },
 
-    async requireBot(ctx, botId, action) {
+    async requireBot(ctx, botId, action, options = {}) {
+      const missing = () => notFound(options.notFoundAs ?? 'Bot');
       if (!isUuid(botId)) {
         await ctx.sessionCheck?.run();
-        throw notFound('Bot');
+        throw missing();
       }
       // Every bot route starts here: one statement finds the bot and the caller's role in its team
       // (and answers a session check still owed).
@@ -66,7 +74,7 @@ export function createAccess(db: Queryable): Access {
       ctx.sessionCheck?.settle(found.sessionEnded);
       const bot = found.bot;
       const role = !bot ? undefined : actor.kind === 'user' ? found.role : await roleIn(ctx, bot.team_id, botId);
-      if (!bot || !role) throw notFound('Bot');
+      if (!bot || !role) throw missing();
       if (action === 'admin' && ctx.actor.kind === 'api_key') {
         throw new AppError('forbidden', 'API keys cannot manage bots or keys; sign in as a team admin');
       }

@@ -1,8 +1,9 @@
 import type { Ctx } from '../../platform/context.ts';
 import type { Db } from '../../platform/db/db.ts';
 import { AppError, notFound } from '../../platform/errors.ts';
+import { isUuid } from '../../platform/ids.ts';
 import type { LlmMessage } from '../../providers/llm/spec.ts';
-import { type Access, isUuid } from '../teams/access.ts';
+import type { Access } from '../teams/access.ts';
 import { findModelChoiceProblems, type ModelChoiceCheck } from './model-choices.ts';
 import * as repo from './repo.ts';
 import type { RecordedRun, RunRecorder } from './run-recorder.ts';
