@@ -161,6 +161,15 @@ describe('createEmbedder', () => {
     assert.equal(fake.stats.calls, 3);
   });
 
+  it('gives a query, which a user waits on, one retry and waits of at most a second', async () => {
+    fake.failNext({ status: 429, count: 2, retryAfterSeconds: 30, code: 'rate_limit_exceeded' });
+    const started = Date.now();
+    await assert.rejects(embedder(openai()).embed(['hello'], { purpose: 'query' }), { status: 429, retryable: true });
+    const elapsed = Date.now() - started;
+    assert.equal(fake.stats.calls, 2, 'the first call and one retry');
+    assert.ok(elapsed >= 900 && elapsed < 3_000, `waited ${elapsed} ms, not Retry-After's 30 s`);
+  });
+
   it('does not retry a 400', async () => {
     fake.failNext({ status: 400, count: 1 });
     await assert.rejects(embedder(openai()).embed(['hello']), {

@@ -12,16 +12,30 @@ export interface EmbedderOptions {
   batchSize: number;
   /** Most provider calls in flight at once, shared by every `embed` here; capped by the provider's own limit. */
   concurrency: number;
-  /** Retries after the first attempt for retryable failures (429, 5xx, timeouts, network). Default 4. */
+  /** Document embeddings: retries after the first attempt for retryable failures (429, 5xx, timeouts, network). Default 4. */
   maxRetries?: number;
-  /** Per provider call. Default 30 s. */
+  /** Document embeddings: per provider call. Default 30 s. */
   timeoutMs?: number;
   /** First backoff step; doubles each retry, with jitter. Default 500 ms. */
   retryBaseDelayMs?: number;
-  /** Longest wait between attempts, `Retry-After` included. Default 30 s. */
+  /** Document embeddings: longest wait between attempts, `Retry-After` included. Default 30 s. */
   maxRetryDelayMs?: number;
+  /** The same three for query embeddings, which a user waits on. Default 1 retry, 5 s, 1 s. */
+  query?: Partial<RetryBudget>;
   log?: EmbedderLog;
 }
+
+interface RetryBudget {
+  maxRetries: number;
+  timeoutMs: number;
+  maxRetryDelayMs: number;
+}
+
+/**
+ * A search or chat turn waits on its query's embedding, and hybrid search answers from full-text
+ * when it fails: better to fail fast than to retry for minutes like a background ingestion job.
+ */
+const QUERY_BUDGET: RetryBudget = { maxRetries: 1, timeoutMs: 5_000, maxRetryDelayMs: 1_000 };
 
 /**
  * Wraps any provider with what every provider needs and none should write again: batching to
@@ -33,14 +47,25 @@ export interface EmbedderOptions {
 export function createEmbedder(provider: EmbeddingProvider, options: EmbedderOptions): Embedder {
   const batchSize = Math.max(1, Math.min(options.batchSize, provider.maxBatchSize));
   const concurrency = Math.max(1, Math.min(options.concurrency, provider.maxConcurrency ?? Number.POSITIVE_INFINITY));
-  const maxRetries = options.maxRetries ?? 4;
-  const timeoutMs = options.timeoutMs ?? 30_000;
   const baseDelayMs = options.retryBaseDelayMs ?? 500;
-  const maxDelayMs = options.maxRetryDelayMs ?? 30_000;
+  const budgets: Record<EmbeddingPurpose, RetryBudget> = {
+    document: {
+      maxRetries: options.maxRetries ?? 4,
+      timeoutMs: options.timeoutMs ?? 30_000,
+      maxRetryDelayMs: options.maxRetryDelayMs ?? 30_000,
+    },
+    query: { ...QUERY_BUDGET, ...options.query },
+  };
   const slots = createSlots(concurrency);
   const modelKey = modelKeyOf(provider);
 
-  async function withRetries<T>(what: string, signal: AbortSignal, call: () => Promise<T>): Promise<T> {
+  async function withRetries<T>(
+    what: string,
+    budget: RetryBudget,
+    signal: AbortSignal,
+    call: () => Promise<T>,
+  ): Promise<T> {
+    const { maxRetries, maxRetryDelayMs: maxDelayMs } = budget;
     for (let attempt = 0; ; attempt++) {
       let failure: EmbeddingError;
       try {
@@ -71,6 +96,7 @@ export function createEmbedder(provider: EmbeddingProvider, options: EmbedderOpt
   }
 
   async function callProvider(texts: string[], purpose: EmbeddingPurpose, signal: AbortSignal): Promise<number[][]> {
+    const { timeoutMs } = budgets[purpose];
     const release = await slots.acquire(purpose, signal);
     const timeout = new AbortController();
     const timer = setTimeout(
@@ -114,7 +140,7 @@ export function createEmbedder(provider: EmbeddingProvider, options: EmbedderOpt
       const signal = callerSignal ? AbortSignal.any([callerSignal, failed.signal]) : failed.signal;
       if (provider.prepare) {
         const prepare = provider.prepare.bind(provider);
-        await withRetries('prepare', signal, () => raceAbort(prepare(signal), signal));
+        await withRetries('prepare', budgets[purpose], signal, () => raceAbort(prepare(signal), signal));
       }
 
       const results = new Array<number[]>(texts.length);
@@ -123,7 +149,9 @@ export function createEmbedder(provider: EmbeddingProvider, options: EmbedderOpt
         while (next * batchSize < texts.length && !signal.aborted) {
           const start = next++ * batchSize;
           const batch = texts.slice(start, start + batchSize);
-          const vectors = await withRetries('embed', signal, () => callProvider(batch, purpose, signal));
+          const vectors = await withRetries('embed', budgets[purpose], signal, () =>
+            callProvider(batch, purpose, signal),
+          );
           vectors.forEach((v, i) => {
             results[start + i] = v;
           });
