@@ -27,10 +27,10 @@ export function createServices(deps: Deps) {
     checkSettings: (settings) => {
       if (settings.llm?.provider || settings.llm?.model) validateLlmChoice(config, settings.llm);
     },
-    onSettingsChanged: async (ctx, before, after) => {
+    onSettingsChanged: async (ctx, before, after, tx) => {
       // Vectors from different models do not mix: a new embedding model means re-embedding.
       if (JSON.stringify(before.settings.embedding ?? {}) !== JSON.stringify(after.settings.embedding ?? {})) {
-        const queued = await documents.reindexBot(after.id);
+        const queued = await documents.reindexBot(tx, after.id);
         ctx.log.info({ bot_id: after.id, documents: queued }, 'embedding settings changed; re-indexing');
       }
     },

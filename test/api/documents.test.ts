@@ -189,6 +189,48 @@ describe(`document ingestion over HTTP (${testDriver})`, () => {
     assert.equal(left[0]?.n, 0);
   });
 
+  it("re-indexes every document of a bot when its embedding model changes, in the settings' transaction", async () => {
+    const bot = (
+      await h.app.inject({ method: 'POST', url: '/api/v1/bots', headers: owner.auth, payload: { name: 'Model swap' } })
+    ).json().id as string;
+    const uploaded = (
+      await upload(
+        [
+          { filename: 'a.txt', content: 'Alpacas hum when they are content.' },
+          { filename: 'b.txt', content: 'Badgers dig setts with many entrances.' },
+        ],
+        `?bot_id=${bot}`,
+      )
+    ).json().documents as { document_id: string }[];
+    const ids = uploaded.map((d) => d.document_id);
+    for (const id of ids) assert.equal((await ready(id)).status, 'ready');
+    const attempts = async () =>
+      (
+        await h.t.db.query<{ attempt: number }>(
+          'SELECT attempt FROM documents WHERE id = ANY($1::uuid[]) ORDER BY id',
+          [ids],
+        )
+      ).map((r) => r.attempt);
+    const before = await attempts();
+
+    const patched = await h.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/bots/${bot}`,
+      headers: owner.auth,
+      payload: { settings: { embedding: { provider: 'none' } } },
+    });
+    assert.equal(patched.statusCode, 200, patched.body);
+    await eventually(
+      async () => {
+        const now = await attempts();
+        return now.every((a, i) => a > (before[i] as number)) ? now : undefined;
+      },
+      240_000,
+      'both documents ingested again',
+    );
+    for (const id of ids) assert.equal((await ready(id)).status, 'ready');
+  });
+
   it('copies upload metadata onto every chunk, and refuses metadata that is not a JSON object', async () => {
     const res = await upload(
       [{ filename: 'tagged.txt', content: 'Invoices are sent on the first day of each month.' }],

@@ -1,5 +1,5 @@
 import type { Ctx } from '../../platform/context.ts';
-import type { Db } from '../../platform/db/db.ts';
+import type { Db, Queryable } from '../../platform/db/db.ts';
 import { forbidden, notFound } from '../../platform/errors.ts';
 import type { Access } from '../teams/access.ts';
 import type { TeamsService } from '../teams/service.ts';
@@ -22,7 +22,8 @@ export interface UpdateBotInput {
 }
 
 /** Called after a bot's settings change, e.g. to re-index when the embedding model changed. */
-export type SettingsChanged = (ctx: Ctx, before: repo.BotRow, after: repo.BotRow) => Promise<void>;
+/** Runs inside the transaction that stores the new settings, so what they set off commits with them. */
+export type SettingsChanged = (ctx: Ctx, before: repo.BotRow, after: repo.BotRow, tx: Queryable) => Promise<void>;
 
 /** Checks settings against what the operator configured (e.g. the LLM provider exists). */
 export type SettingsCheck = (settings: BotSettings) => void;
@@ -76,13 +77,14 @@ export function createBotsService(deps: {
     },
 
     async update(ctx, botId, input) {
-      await access.requireBot(ctx, botId, 'edit');
-      const before = await load(botId);
+      const { bot: before } = await access.requireBot(ctx, botId, 'edit');
       const settings = input.settings ? mergeSettings(before.settings, input.settings) : undefined;
       if (settings) deps.checkSettings?.(settings);
-      const after = await repo.updateBot(db, botId, { ...input, settings });
-      if (settings) await deps.onSettingsChanged?.(ctx, before, after);
-      return after;
+      return db.transaction(async (tx) => {
+        const after = await repo.updateBot(tx, botId, { ...input, settings });
+        if (settings) await deps.onSettingsChanged?.(ctx, before, after, tx);
+        return after;
+      });
     },
 
     async remove(ctx, botId) {

@@ -129,10 +129,14 @@ export async function requeueDocument(tx: Queryable, id: string): Promise<Docume
   return rows[0];
 }
 
-export function botDocumentIds(db: Queryable, botId: string): Promise<string[]> {
-  return db
-    .query<{ id: string }>('SELECT id FROM documents WHERE bot_id = $1 ORDER BY created_at', [botId])
-    .then((r) => r.map((x) => x.id));
+/** `requeueDocument` for every document of a bot, in one statement; returns their ids. */
+export async function requeueBotDocuments(tx: Queryable, botId: string): Promise<string[]> {
+  const rows = await tx.query<{ id: string }>(
+    `UPDATE documents SET status = 'queued', stage = NULL, error = NULL, chunks_done = 0, updated_at = now()
+     WHERE bot_id = $1 RETURNING id`,
+    [botId],
+  );
+  return rows.map((r) => r.id);
 }
 
 // ---- ingestion (fenced by attempt) ----

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Ctx } from '../../platform/context.ts';
-import type { Db } from '../../platform/db/db.ts';
+import type { Db, Queryable } from '../../platform/db/db.ts';
 import { AppError, notFound } from '../../platform/errors.ts';
 import { isUuid } from '../../platform/ids.ts';
 import type { JobQueue } from '../../platform/queue.ts';
@@ -36,8 +36,8 @@ export interface DocumentsService {
   chunks(ctx: Ctx, documentId: string, page: { limit: number; offset: number }): Promise<repo.ChunkRow[]>;
   remove(ctx: Ctx, documentId: string): Promise<void>;
   reindex(ctx: Ctx, documentId: string): Promise<repo.DocumentRow>;
-  /** Re-queues every document of a bot (after its embedding model changed). */
-  reindexBot(botId: string): Promise<number>;
+  /** Re-queues every document of a bot (after its embedding model changed), inside `tx`. */
+  reindexBot(tx: Queryable, botId: string): Promise<number>;
   /** Checks access, then yields the bot's documents that changed since the given time. */
   changes(ctx: Ctx, botId: string): Promise<(since: Date) => Promise<repo.DocumentRow[]>>;
 }
@@ -137,14 +137,13 @@ export function createDocumentsService(deps: { db: Db; access: Access; queue: ()
       return row;
     },
 
-    async reindexBot(botId) {
-      const ids = await repo.botDocumentIds(db, botId);
-      const queue = deps.queue();
-      for (const id of ids) {
-        await db.transaction(async (tx) => {
-          if (await repo.requeueDocument(tx, id)) await queue.send<IngestJob>(INGEST_QUEUE, { documentId: id }, { tx });
-        });
-      }
+    async reindexBot(tx, botId) {
+      const ids = await repo.requeueBotDocuments(tx, botId);
+      await deps.queue().sendMany<IngestJob>(
+        INGEST_QUEUE,
+        ids.map((documentId) => ({ documentId })),
+        { tx },
+      );
       return ids.length;
     },
 
