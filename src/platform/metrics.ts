@@ -25,7 +25,7 @@ export const metrics = {
   }),
   documents: new Counter({
     name: 'snapagent_documents_ingested_total',
-    help: 'Ingestion attempts by outcome: ready, failed (for good), retry (will be tried again)',
+    help: 'Ingestion attempts by outcome: ready, failed (for good), retry (will be tried again), superseded (a newer attempt owns the document)',
     labelNames: ['outcome'] as const,
     registers,
   }),
