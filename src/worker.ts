@@ -2,6 +2,8 @@ import type { Deps } from './deps.ts';
 import { ingestQueueDefinition, startIngestWorker } from './modules/documents/ingest.ts';
 import { createPreparer } from './modules/documents/prepare-pool.ts';
 import { pruneHistory } from './modules/retention/prune.ts';
+import { closeAbandonedRuns } from './modules/workflows/repo.ts';
+import { abandonedRunAfterMs } from './modules/workflows/service.ts';
 
 /** The daily prune of old history (see modules/retention), at a quiet hour. */
 export const PRUNE_QUEUE = 'history-prune';
@@ -35,9 +37,19 @@ export async function startWorker(deps: Deps): Promise<{ close(): Promise<void> 
   );
   log.info({ concurrency: config.workers, threads: config.ingestThreads }, 'ingestion worker started');
   await deps.queue().work(PRUNE_QUEUE, 1, async () => {
-    const pruned = await pruneHistory(db, config.retention);
-    log.info({ pruned }, 'old history pruned');
+    log.info(await dailyPrune(deps), 'old history pruned');
   });
   await deps.queue().schedule(PRUNE_QUEUE, PRUNE_CRON);
   return preparer;
+}
+
+/**
+ * The daily prune: first closes workflow runs a stopped server left `running` in every bot (a
+ * bot nobody looks at would keep them forever), so they age out like any run; then deletes
+ * history past its retention.
+ */
+export async function dailyPrune(deps: Pick<Deps, 'db' | 'config'>) {
+  const { db, config } = deps;
+  const interruptedRuns = await closeAbandonedRuns(db, abandonedRunAfterMs(config.workflow.maxRunMs));
+  return { interruptedRuns, pruned: await pruneHistory(db, config.retention) };
 }

@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { buildTestApp } from '../../../test/helpers/app.ts';
 import { openTestDb, type TestDatabase } from '../../../test/helpers/db.ts';
-import { PRUNE_QUEUE } from '../../worker.ts';
+import { loadConfig } from '../../config.ts';
+import { dailyPrune, PRUNE_QUEUE } from '../../worker.ts';
 import { pruneHistory } from './prune.ts';
 
 describe('pruneHistory', () => {
@@ -80,6 +81,37 @@ describe('pruneHistory', () => {
 });
 
 describe('the daily prune job', () => {
+  it('closes runs a stopped server left running, in every bot, so they age out like the rest', async () => {
+    const t = await openTestDb();
+    try {
+      const team = randomUUID();
+      const bots = [randomUUID(), randomUUID()];
+      await t.db.exec(`
+        INSERT INTO teams (id, name) VALUES ('${team}', 'T');
+        INSERT INTO bots (id, team_id, name) VALUES ('${bots[0]}', '${team}', 'A'), ('${bots[1]}', '${team}', 'B');
+        INSERT INTO workflow_runs (id, bot_id, source, message, started_at) VALUES
+          (gen_random_uuid(), '${bots[0]}', 'draft', 'm', now() - interval '100 days'),
+          (gen_random_uuid(), '${bots[1]}', 'draft', 'm', now() - interval '2 hours'),
+          (gen_random_uuid(), '${bots[1]}', 'draft', 'm', now());
+      `);
+      const config = loadConfig({});
+      assert.deepEqual((await dailyPrune({ db: t.db, config })).interruptedRuns, 2, 'the run started now stays');
+      const left = await t.db.query<{ status: string; error_code: string | null }>(
+        'SELECT status, error_code FROM workflow_runs ORDER BY started_at',
+      );
+      assert.deepEqual(
+        left.map((r) => [r.status, r.error_code]),
+        [
+          ['failed', 'interrupted'],
+          ['running', null],
+        ],
+        'the 100-day-old run was closed, then pruned the same day',
+      );
+    } finally {
+      await t.close();
+    }
+  });
+
   it('is scheduled by every worker (once per day, UTC)', async () => {
     const h = await buildTestApp({}, { worker: true });
     try {

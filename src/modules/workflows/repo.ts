@@ -252,16 +252,22 @@ export async function finishRun(
 }
 
 /**
- * Closes the bot's runs still `running` after `afterMs`, longer than any run may last: the process
- * running them stopped (crash, kill, deploy) before it could record the end.
+ * Closes runs still `running` after `afterMs`, longer than any run may last — one bot's, or every
+ * bot's: the process running them stopped (crash, kill, deploy) before it could record the end.
+ * Returns how many; a partial index on running runs keeps this cheap however long the history.
  */
-export async function closeAbandonedRuns(db: Queryable, botId: string, afterMs: number): Promise<void> {
-  await db.query(
-    `UPDATE workflow_runs SET status = 'failed', error_code = 'interrupted',
-       error_message = 'The run was interrupted: the server stopped before it finished', finished_at = now()
-     WHERE bot_id = $1 AND status = 'running' AND started_at < now() - make_interval(secs => $2::float8 / 1000)`,
-    [botId, afterMs],
+export async function closeAbandonedRuns(db: Queryable, afterMs: number, botId?: string): Promise<number> {
+  const rows = await db.query<{ n: number }>(
+    `WITH closed AS (
+       UPDATE workflow_runs SET status = 'failed', error_code = 'interrupted',
+         error_message = 'The run was interrupted: the server stopped before it finished', finished_at = now()
+       WHERE ($1::uuid IS NULL OR bot_id = $1) AND status = 'running'
+         AND started_at < now() - make_interval(secs => $2::float8 / 1000)
+       RETURNING 1)
+     SELECT count(*)::int AS n FROM closed`,
+    [botId ?? null, afterMs],
   );
+  return rows[0]?.n ?? 0;
 }
 
 const RUN_SUMMARY_COLUMNS = `id, bot_id, source, version, draft_revision, session_id, chat_message_id, status, message,

@@ -231,7 +231,7 @@ export function createWorkflowsService(deps: WorkflowsServiceDeps): WorkflowsSer
 
     async listRuns(ctx, botId, filter, page) {
       await access.requireBot(ctx, botId, 'use');
-      await repo.closeAbandonedRuns(db, botId, deps.abandonedRunAfterMs ?? DEFAULT_ABANDONED_RUN_AFTER_MS);
+      await repo.closeAbandonedRuns(db, deps.abandonedRunAfterMs ?? DEFAULT_ABANDONED_RUN_AFTER_MS, botId);
       return repo.listRuns(
         db,
         botId,
@@ -242,7 +242,7 @@ export function createWorkflowsService(deps: WorkflowsServiceDeps): WorkflowsSer
 
     async getRun(ctx, botId, runId) {
       await access.requireBot(ctx, botId, 'use');
-      await repo.closeAbandonedRuns(db, botId, deps.abandonedRunAfterMs ?? DEFAULT_ABANDONED_RUN_AFTER_MS);
+      await repo.closeAbandonedRuns(db, deps.abandonedRunAfterMs ?? DEFAULT_ABANDONED_RUN_AFTER_MS, botId);
       const run = isUuid(runId) ? await repo.findRun(db, botId, runId) : undefined;
       if (!run) throw notFound('Workflow run');
       return run;
