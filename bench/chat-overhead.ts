@@ -13,11 +13,10 @@
  *
  * Loopback only; every loop is bounded in count and time.
  */
-import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
+import { createScratchDatabase } from '../src/platform/db/scratch-database.ts';
 import { startFakeAnthropic } from '../test/fakes/anthropic.ts';
 import { type ChatServer, startChatServer } from './chat-server-process.ts';
 
@@ -101,7 +100,10 @@ export async function runChatOverheadBench(options: ChatOverheadOptions = {}): P
     tokenDelayMs: o.tokenDelayMs,
     usage: { inputTokens: 500, outputTokens: o.answerTokens },
   });
-  const database = await createBenchDatabase(o.postgresUrl);
+  // A throwaway PostgreSQL database for the app, or none (PGlite in memory).
+  const database = o.postgresUrl
+    ? await createScratchDatabase(o.postgresUrl, 'snapagent_bench_chat')
+    : { url: undefined, drop: async () => {} };
   const server = (target: 'relay' | 'app') =>
     startChatServer({ target, anthropicUrl: fake.url, apiKey: API_KEY, databaseUrl: database.url, corpus: CORPUS });
   const relay = await server('relay');
@@ -251,25 +253,6 @@ function summarise(target: 'relay' | 'app', concurrency: number, samples: Sample
     meanMs: ok.reduce((s, x) => s + x, 0) / Math.max(1, ok.length),
     cpuPerStreamMs: cpuMs / Math.max(1, samples.length),
   };
-}
-
-/** A throwaway PostgreSQL database beside `postgresUrl` for the app, or none (PGlite in memory). */
-async function createBenchDatabase(postgresUrl: string | undefined): Promise<{ url?: string; drop(): Promise<void> }> {
-  if (!postgresUrl) return { drop: async () => {} };
-  const name = `snapagent_bench_${randomBytes(4).toString('hex')}`;
-  const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: postgresUrl });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`CREATE DATABASE ${name}`);
-  const url = new URL(postgresUrl);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
 if (import.meta.main) {

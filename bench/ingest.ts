@@ -17,14 +17,12 @@
  *                        [--set WORKERS=8 ...]
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import pg from 'pg';
 import pino from 'pino';
 import { buildApp } from '../src/app.ts';
 import { type Environment, loadConfig } from '../src/config.ts';
@@ -32,6 +30,7 @@ import { createDeps } from '../src/infrastructure.ts';
 import { DEFAULT_CHUNK_OPTIONS } from '../src/modules/documents/chunk/index.ts';
 import { migrate } from '../src/platform/db/migrate.ts';
 import { openPostgres } from '../src/platform/db/postgres.ts';
+import { createScratchDatabase } from '../src/platform/db/scratch-database.ts';
 import { defineQueues, startWorker } from '../src/worker.ts';
 import { type FakeEmbeddingsProcess, startFakeEmbeddingsProcess } from './fake-embeddings-process.ts';
 import { type CorpusFile, generateCorpus } from './ingest-corpus.ts';
@@ -162,24 +161,11 @@ function describe(r: PipelineResult): string {
 }
 
 async function withDatabase<T>(adminUrl: string, body: (url: string) => Promise<T>): Promise<T> {
-  const name = `snapagent_bench_ingest_${randomBytes(4).toString('hex')}`;
-  await admin(adminUrl, `CREATE DATABASE ${name}`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
+  const database = await createScratchDatabase(adminUrl, 'snapagent_bench_ingest');
   try {
-    return await body(url.toString());
+    return await body(database.url);
   } finally {
-    await admin(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  }
-}
-
-async function admin(url: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
+    await database.drop();
   }
 }
 

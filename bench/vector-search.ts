@@ -14,10 +14,9 @@
  *
  *   node bench/vector-search.ts [--url postgres://postgres@127.0.0.1:5432/postgres] [--quick]
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import {
   DEFAULT_HNSW_THRESHOLD,
   ensureVectorIndex,
@@ -27,6 +26,7 @@ import {
 import type { Db } from '../src/platform/db/db.ts';
 import { migrate } from '../src/platform/db/migrate.ts';
 import { openPostgres } from '../src/platform/db/postgres.ts';
+import { createScratchDatabase } from '../src/platform/db/scratch-database.ts';
 
 export interface VectorBenchOptions {
   /** Admin URL of the PostgreSQL server; a throwaway database is created beside it. */
@@ -78,12 +78,9 @@ export async function runVectorBench(options: VectorBenchOptions = {}): Promise<
     log: () => {},
     ...options,
   };
-  const name = `snapagent_bench_${randomBytes(4).toString('hex')}`;
-  await admin(o.url, `CREATE DATABASE ${name}`);
-  const url = new URL(o.url);
-  url.pathname = `/${name}`;
+  const database = await createScratchDatabase(o.url, 'snapagent_bench_vector');
   // One connection: every query runs in the same server process, whose CPU time is then measurable.
-  const db = await openPostgres({ url: url.toString(), ssl: 'disable', poolSize: 1 });
+  const db = await openPostgres({ url: database.url, ssl: 'disable', poolSize: 1 });
   try {
     await migrate(db);
     await db.query('CREATE TABLE bench_centres (bot_id uuid, centre int, v float8[], PRIMARY KEY (bot_id, centre))');
@@ -112,17 +109,7 @@ export async function runVectorBench(options: VectorBenchOptions = {}): Promise<
     return { totalChunks, indexBuildMs, rows };
   } finally {
     await db.close();
-    await admin(o.url, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  }
-}
-
-async function admin(url: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
+    await database.drop();
   }
 }
 

@@ -1,14 +1,14 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
-import pg from 'pg';
 import type { Db } from '../../src/platform/db/db.ts';
 import { migrate } from '../../src/platform/db/migrate.ts';
 import { openPglite, wrapPglite } from '../../src/platform/db/pglite.ts';
 import { openPostgres } from '../../src/platform/db/postgres.ts';
+import { createScratchDatabase } from '../../src/platform/db/scratch-database.ts';
 
 /** Which storage driver this test process runs on (set by scripts/test.ts). */
 export const testDriver = (process.env.TEST_DB_DRIVER ?? 'pglite') as 'pglite' | 'postgres';
@@ -35,24 +35,15 @@ export async function openTestDb(options: { migrate?: boolean } = {}): Promise<T
     const db = wrapPglite(await PGlite.create({ extensions: { vector }, loadDataDir: await migratedTemplate() }));
     return { db, url: undefined, close: () => db.close() };
   }
-  const name = `snapagent_test_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl() });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(adminUrl());
-  url.pathname = `/${name}`;
-  const db = await openPostgres({ url: url.toString(), ssl: 'disable', poolSize: 5 });
+  const scratch = await createScratchDatabase(adminUrl(), 'snapagent_test');
+  const db = await openPostgres({ url: scratch.url, ssl: 'disable', poolSize: 5 });
   if (options.migrate !== false) await migrate(db);
   return {
     db,
-    url: url.toString(),
+    url: scratch.url,
     async close() {
       await db.close();
-      const admin2 = new pg.Client({ connectionString: adminUrl() });
-      await admin2.connect();
-      await admin2.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin2.end();
+      await scratch.drop();
     },
   };
 }

@@ -9,13 +9,12 @@
  *   npm run eval -- --embedder lsa --fusion linear --weights 0.3,0.7
  *   npm run eval -- --embedder none                # full-text only, whatever is configured
  */
-import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import type { Db } from '../../../platform/db/db.ts';
 import { migrate } from '../../../platform/db/migrate.ts';
 import { openPglite } from '../../../platform/db/pglite.ts';
 import { openPostgres } from '../../../platform/db/postgres.ts';
+import { createScratchDatabase } from '../../../platform/db/scratch-database.ts';
 import type { FusionMethod } from '../hybrid.ts';
 import type { SearchMode } from '../search.ts';
 import { createLsaEmbedder } from './lsa.ts';
@@ -63,22 +62,9 @@ export async function runEvalCommand(args: string[], configured?: { name: string
   let db: Db;
   let dropDatabase: (() => Promise<void>) | undefined;
   if (values.driver === 'postgres') {
-    const admin = new URL(values['database-url']);
-    const name = `snapagent_eval_${randomBytes(4).toString('hex')}`;
-    const run = async (sql: string) => {
-      const client = new pg.Client({ connectionString: admin.toString() });
-      await client.connect();
-      try {
-        await client.query(sql);
-      } finally {
-        await client.end();
-      }
-    };
-    await run(`CREATE DATABASE ${name}`);
-    dropDatabase = () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    const url = new URL(admin);
-    url.pathname = `/${name}`;
-    db = await openPostgres({ url: url.toString(), ssl: 'disable', poolSize: 4 });
+    const scratch = await createScratchDatabase(values['database-url'], 'snapagent_eval');
+    dropDatabase = scratch.drop;
+    db = await openPostgres({ url: scratch.url, ssl: 'disable', poolSize: 4 });
   } else {
     db = await openPglite(undefined);
   }
