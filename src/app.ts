@@ -1,3 +1,4 @@
+import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import multipart from '@fastify/multipart';
@@ -86,6 +87,8 @@ export async function buildApp(deps: Deps, options: { readiness?: ReadinessCheck
     },
     crossOriginResourcePolicy: { policy: 'cross-origin' },
   });
+  // Only Google sign-in's browser binding is a cookie; the API itself takes Bearer tokens.
+  await app.register(cookie);
   await app.register(cors, {
     origin: config.corsOrigins.length === 0 ? false : config.corsOrigins.includes('*') ? true : config.corsOrigins,
     credentials: !config.corsOrigins.includes('*'),

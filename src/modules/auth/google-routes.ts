@@ -1,4 +1,3 @@
-import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AppError } from '../../platform/errors.ts';
 import type { App } from '../../platform/http/types.ts';
@@ -35,16 +34,13 @@ export function googleRoutes(
   const { google } = deps;
   const tags = ['auth'];
   const callback = deps.redirectUri ? new URL(deps.redirectUri) : undefined;
-  const cookie = (value: string, maxAge: number) =>
-    [
-      `${COOKIE}=${value}`,
-      `Path=${callback?.pathname ?? '/'}`,
-      `Max-Age=${maxAge}`,
-      'HttpOnly',
-      // Lax: the callback is a top-level navigation coming back from Google.
-      'SameSite=Lax',
-      ...(callback?.protocol === 'https:' ? ['Secure'] : []),
-    ].join('; ');
+  const cookieOptions = {
+    path: callback?.pathname ?? '/',
+    httpOnly: true,
+    // Lax: the callback is a top-level navigation coming back from Google.
+    sameSite: 'lax',
+    secure: callback?.protocol === 'https:',
+  } as const;
 
   const enabled = () => {
     if (!google || !deps.frontendUrl)
@@ -65,7 +61,7 @@ export function googleRoutes(
       const { google: signIn } = enabled();
       const { url, binding } = await signIn.start();
       return reply
-        .header('set-cookie', cookie(binding, GOOGLE_STATE_TTL_SECONDS))
+        .setCookie(COOKIE, binding, { ...cookieOptions, maxAge: GOOGLE_STATE_TTL_SECONDS })
         .header('cache-control', 'no-store')
         .redirect(url, 302);
     },
@@ -87,8 +83,8 @@ export function googleRoutes(
     handler: async (req, reply) => {
       const { google: signIn, frontendUrl } = enabled();
       const query = new URLSearchParams(req.url.split('?')[1] ?? '');
-      reply.header('set-cookie', cookie('', 0)).header('cache-control', 'no-store');
-      const pair = await signIn.finish(query, cookieOf(req, COOKIE), clientOf(req));
+      reply.clearCookie(COOKIE, cookieOptions).header('cache-control', 'no-store');
+      const pair = await signIn.finish(query, req.cookies[COOKIE] || undefined, clientOf(req));
       const target = new URL('auth/callback', frontendUrl.endsWith('/') ? frontendUrl : `${frontendUrl}/`);
       target.hash = new URLSearchParams({
         access_token: pair.access_token,
@@ -99,14 +95,4 @@ export function googleRoutes(
       return reply.header('referrer-policy', 'no-referrer').redirect(target.href, 302);
     },
   });
-}
-
-function cookieOf(req: FastifyRequest, name: string): string | undefined {
-  const header = req.headers.cookie;
-  if (typeof header !== 'string') return undefined;
-  for (const part of header.split(';')) {
-    const [key, ...value] = part.trim().split('=');
-    if (key === name) return value.join('=') || undefined;
-  }
-  return undefined;
 }
