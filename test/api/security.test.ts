@@ -249,10 +249,13 @@ describe(`security hardening (${testDriver})`, () => {
 
   it('refuses access tokens with a wrong issuer, audience or algorithm over HTTP', async () => {
     const s = await signUp(h.app, 'claims');
-    const header = JSON.parse(Buffer.from(s.token.split('.')[0] as string, 'base64url').toString());
+    const [header, payload] = s.token
+      .split('.')
+      .slice(0, 2)
+      .map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()));
     const key = new TextEncoder().encode(h.config.auth.jwtSecret);
     const forge = (alg: 'HS256' | 'HS512', iss: string, aud: string) =>
-      new SignJWT({ typ: 'access' })
+      new SignJWT({ typ: 'access', sid: payload.sid })
         .setProtectedHeader({ alg, kid: header.kid })
         .setSubject(s.userId)
         .setIssuer(iss)

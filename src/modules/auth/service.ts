@@ -114,7 +114,6 @@ export function createAuthService(deps: {
   async function resolveBearerDeferred(token: string): ReturnType<AuthService['resolveBearerDeferred']> {
     if (token.startsWith(API_KEY_PREFIX)) return { actor: await apiKeys.resolve(token), sessionCheck: undefined };
     const claims = await tokens.verifyAccessToken(token);
-    if (!claims.sessionId) return { actor: { kind: 'user', userId: claims.userId }, sessionCheck: undefined };
     return {
       actor: { kind: 'user', userId: claims.userId, sessionId: claims.sessionId },
       sessionCheck: sessionCheck(claims.sessionId),

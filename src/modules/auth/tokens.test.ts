@@ -11,8 +11,11 @@ const kidOf = async (token: string) =>
   JSON.parse(Buffer.from(token.split('.')[0] as string, 'base64url').toString()).kid;
 
 /** Claims exactly as we issue them, so each attack changes one thing only. */
-function forge(overrides: { alg?: string; kid?: string; iss?: string; aud?: string; exp?: number; typ?: string } = {}) {
-  return new SignJWT({ typ: overrides.typ ?? 'access', sid: '4f1c3a2e-0000-4000-8000-000000000001' })
+function forge(
+  overrides: { alg?: string; kid?: string; iss?: string; aud?: string; exp?: number; typ?: string; sid?: null } = {},
+) {
+  const sid = overrides.sid === null ? {} : { sid: '4f1c3a2e-0000-4000-8000-000000000001' };
+  return new SignJWT({ typ: overrides.typ ?? 'access', ...sid })
     .setProtectedHeader({ alg: overrides.alg ?? 'HS256', ...(overrides.kid ? { kid: overrides.kid } : {}) })
     .setSubject('7d1c3a2e-0000-4000-8000-000000000002')
     .setIssuer(overrides.iss ?? 'snapagent')
@@ -38,7 +41,7 @@ describe('access tokens', () => {
   });
 
   it('remembers a verified token until it expires, then refuses it', async (t) => {
-    const kid = await kidOf(await tokens.signAccessToken('u1'));
+    const kid = await kidOf(await tokens.signAccessToken('u1', 's1'));
     const expiresIn = 20;
     const token = await forge({ kid, exp: Math.floor(Date.now() / 1000) + expiresIn }).sign(key);
     assert.equal((await tokens.verifyAccessToken(token)).userId.length, 36);
@@ -47,8 +50,8 @@ describe('access tokens', () => {
     await rejects(tokens.verifyAccessToken(token), 'token_expired');
   });
 
-  it('rejects a wrong issuer, a wrong audience, an expired token and a non-access token', async () => {
-    const kid = await kidOf(await tokens.signAccessToken('u1'));
+  it('rejects a wrong issuer, a wrong audience, an expired token, a non-access token and one without a session', async () => {
+    const kid = await kidOf(await tokens.signAccessToken('u1', 's1'));
     await rejects(tokens.verifyAccessToken(await forge({ kid, iss: 'someone-else' }).sign(key)), 'token_invalid');
     await rejects(tokens.verifyAccessToken(await forge({ kid, aud: 'another-api' }).sign(key)), 'token_invalid');
     await rejects(
@@ -56,10 +59,12 @@ describe('access tokens', () => {
       'token_expired',
     );
     await rejects(tokens.verifyAccessToken(await forge({ kid, typ: 'refresh' }).sign(key)), 'token_invalid');
+    // A token outside any sign-in session could not be ended by signing out.
+    await rejects(tokens.verifyAccessToken(await forge({ kid, sid: null }).sign(key)), 'token_invalid');
   });
 
   it('rejects other algorithms: HS512 with our own secret, RS256 with a published key, alg none', async () => {
-    const kid = await kidOf(await tokens.signAccessToken('u1'));
+    const kid = await kidOf(await tokens.signAccessToken('u1', 's1'));
     await rejects(tokens.verifyAccessToken(await forge({ kid, alg: 'HS512' }).sign(key)), 'token_invalid');
     const { privateKey, publicKey } = await generateKeyPair('RS256');
     const rs = await forge({ kid, alg: 'RS256' }).sign(privateKey);
@@ -75,7 +80,7 @@ describe('access tokens', () => {
   it('rejects an unknown key id, a missing key id and another secret', async () => {
     await rejects(tokens.verifyAccessToken(await forge({ kid: 'not-a-key' }).sign(key)), 'token_invalid');
     await rejects(tokens.verifyAccessToken(await forge().sign(key)), 'token_invalid');
-    const kid = await kidOf(await tokens.signAccessToken('u1'));
+    const kid = await kidOf(await tokens.signAccessToken('u1', 's1'));
     const other = new TextEncoder().encode('another-secret-that-is-long-enough-22');
     await rejects(tokens.verifyAccessToken(await forge({ kid }).sign(other)), 'token_invalid');
   });
@@ -85,7 +90,7 @@ describe('access tokens', () => {
     const oldToken = await before.signAccessToken('u1', 's1');
     const during = createTokenService({ ...settings, previousJwtSecrets: [OLD] });
     assert.equal((await during.verifyAccessToken(oldToken)).userId, 'u1');
-    const fresh = await during.signAccessToken('u2');
+    const fresh = await during.signAccessToken('u2', 's2');
     assert.notEqual(await kidOf(fresh), await kidOf(oldToken), 'new tokens are signed with the new secret');
     await rejects(before.verifyAccessToken(fresh), 'token_invalid');
     const afterRotation = createTokenService(settings);

@@ -19,11 +19,12 @@ export const ACCESS_AUDIENCE = 'snapagent-api';
 
 export interface AccessClaims {
   userId: string;
-  sessionId: string | undefined;
+  /** The sign-in session (refresh-token family) the token was issued in; every token has one. */
+  sessionId: string;
 }
 
 export interface TokenService {
-  signAccessToken(userId: string, sessionId?: string): Promise<string>;
+  signAccessToken(userId: string, sessionId: string): Promise<string>;
   verifyAccessToken(token: string): Promise<AccessClaims>;
 }
 
@@ -47,7 +48,7 @@ export function createTokenService(settings: TokenSettings): TokenService {
 
   return {
     signAccessToken(userId, sessionId) {
-      return new SignJWT({ typ: 'access', ...(sessionId ? { sid: sessionId } : {}) })
+      return new SignJWT({ typ: 'access', sid: sessionId })
         .setProtectedHeader({ alg: 'HS256', kid: currentKid })
         .setSubject(userId)
         .setIssuer(settings.issuer)
@@ -73,10 +74,11 @@ export function createTokenService(settings: TokenSettings): TokenService {
           },
           { algorithms: ['HS256'], issuer: settings.issuer, audience: ACCESS_AUDIENCE, clockTolerance: 5 },
         );
-        if (payload.typ !== 'access' || typeof payload.sub !== 'string') {
+        // Without its session a token could not be revoked by signing out: none is valid.
+        if (payload.typ !== 'access' || typeof payload.sub !== 'string' || typeof payload.sid !== 'string') {
           throw new AppError('token_invalid', 'Not an access token');
         }
-        const claims = { userId: payload.sub, sessionId: typeof payload.sid === 'string' ? payload.sid : undefined };
+        const claims = { userId: payload.sub, sessionId: payload.sid };
         if (typeof payload.exp === 'number') {
           if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value as string);
           verified.set(token, { ...claims, expiresAt: payload.exp * 1000 });
