@@ -1,4 +1,5 @@
 import type { Queryable } from '../../platform/db/db.ts';
+import { familyRevokedSql } from './session-ended.ts';
 
 export interface UserRow {
   id: string;
@@ -74,13 +75,6 @@ export async function revokeRefreshFamily(db: Queryable, familyId: string): Prom
     familyId,
   ]);
 }
-
-/**
- * A boolean SQL expression: the refresh-token family in parameter `param` was revoked, i.e. its
- * sign-in session ended. The access check embeds it so a bot route checks both in one statement.
- */
-export const familyRevokedSql = (param: string): string =>
-  `EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = ${param} AND revoked_at IS NOT NULL)`;
 
 export async function isRefreshFamilyRevoked(db: Queryable, familyId: string): Promise<boolean> {
   const rows = await db.query<{ revoked: boolean }>(`SELECT ${familyRevokedSql('$1::uuid')} AS revoked`, [familyId]);

@@ -1,5 +1,5 @@
 import type { Queryable } from '../../platform/db/db.ts';
-import { familyRevokedSql } from '../auth/repo.ts';
+import { familyRevokedSql } from '../auth/session-ended.ts';
 import type { BotRow } from '../bots/repo.ts';
 
 export type Role = 'owner' | 'admin' | 'member';
