@@ -60,6 +60,8 @@ export interface ChatService {
    * HTTP errors; everything after arrives as an `error` event.
    */
   start(ctx: Ctx, input: ChatInput, signal: AbortSignal): Promise<ChatTurn>;
+  /** `start` on a bot whose access the caller already checked (the widget: its key and origin). */
+  startForBot(ctx: Ctx, bot: BotRow, input: Omit<ChatInput, 'bot_id'>, signal: AbortSignal): Promise<ChatTurn>;
   listSessions(ctx: Ctx, botId: string, page: { limit: number; offset: number }): Promise<repo.SessionRow[]>;
   listMessages(
     ctx: Ctx,
@@ -105,6 +107,37 @@ export function createChatService(deps: ChatDeps): ChatService {
       }
       throw err;
     }
+  }
+
+  const readSession = (sessionId: string | undefined) =>
+    sessionId ? repo.findSessionWithHistory(db, sessionId, HISTORY_MESSAGES) : Promise.resolve(undefined);
+
+  /** The turn on a bot the caller may use, with the session it continues (if any) already read. */
+  function begin(
+    ctx: Ctx,
+    bot: BotRow,
+    input: Omit<ChatInput, 'bot_id'>,
+    session: Awaited<ReturnType<typeof readSession>>,
+    signal: AbortSignal,
+  ): ChatTurn {
+    // Another bot's session is as unknown here as a missing one; so is, to a widget visitor,
+    // any session its own key did not start.
+    if (input.session_id && (session?.bot_id !== bot.id || !visitorMayUse(ctx, session))) throw notFound('Session');
+    const workflow = deps.workflows.hasWorkflow(bot);
+    const prepared: PreparedTurn = {
+      ctx,
+      bot,
+      sessionId: session?.id ?? randomUUID(),
+      title: input.message.replace(/\s+/g, ' ').trim().slice(0, 80),
+      history: (session?.history ?? [])
+        .filter((m) => m.error_code === null || m.role === 'user')
+        .map((m) => ({ role: m.role, content: m.content })),
+      message: input.message,
+      model: workflow ? undefined : resolveModel(bot),
+      workflow,
+      signal,
+    };
+    return { sessionId: prepared.sessionId, events: runTurn(prepared) };
   }
 
   async function* runTurn(turn: PreparedTurn): AsyncGenerator<ChatEvent> {
@@ -180,33 +213,18 @@ export function createChatService(deps: ChatDeps): ChatService {
 
   return {
     async start(ctx, input, signal) {
-      const sessionId = input.session_id;
       // One round trip of latency: the access check (which loads the bot) and the session read
       // (with its recent history; it only needs ids) run side by side; if access fails, the
       // session is dropped unread.
       const [{ bot }, session] = await Promise.all([
         access.requireBot(ctx, input.bot_id, 'use'),
-        sessionId ? repo.findSessionWithHistory(db, sessionId, HISTORY_MESSAGES) : undefined,
+        readSession(input.session_id),
       ]);
-      const workflow = deps.workflows.hasWorkflow(bot);
-      // Another bot's session is as unknown here as a missing one; so is, to a widget visitor,
-      // any session its own key did not start.
-      if (sessionId && (session?.bot_id !== bot.id || !visitorMayUse(ctx, session))) throw notFound('Session');
-      const model = workflow ? undefined : resolveModel(bot);
-      const prepared: PreparedTurn = {
-        ctx,
-        bot,
-        sessionId: session?.id ?? randomUUID(),
-        title: input.message.replace(/\s+/g, ' ').trim().slice(0, 80),
-        history: (session?.history ?? [])
-          .filter((m) => m.error_code === null || m.role === 'user')
-          .map((m) => ({ role: m.role, content: m.content })),
-        message: input.message,
-        model,
-        workflow,
-        signal,
-      };
-      return { sessionId: prepared.sessionId, events: runTurn(prepared) };
+      return begin(ctx, bot, input, session, signal);
+    },
+
+    async startForBot(ctx, bot, input, signal) {
+      return begin(ctx, bot, input, await readSession(input.session_id), signal);
     },
 
     async listSessions(ctx, botId, page) {

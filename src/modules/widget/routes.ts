@@ -84,9 +84,10 @@ export function widgetRoutes(app: App, deps: { apiKeys: ApiKeysService; access: 
     },
     handler: async (req, reply) => {
       const { ctx, bot } = await open(req, reply, req.params.key);
-      const turn = await chat.start(
+      const turn = await chat.startForBot(
         ctx,
-        { message: req.body.message, bot_id: bot.id, session_id: req.body.session_id },
+        bot,
+        { message: req.body.message, session_id: req.body.session_id },
         abortOnDisconnect(reply),
       );
       await streamTurn(reply, turn);
