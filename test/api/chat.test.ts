@@ -319,6 +319,34 @@ describe(`chat (${testDriver})`, () => {
     assert.equal(foreign.statusCode, 404);
   });
 
+  it('deletes a session with its messages and feedback; strangers cannot', async () => {
+    const answer = (await chat({ message: 'How long do I have to return an item?', bot_id: botId })).json();
+    await h.app.inject({
+      method: 'POST',
+      url: `/api/v1/chat/messages/${answer.message_id}/feedback`,
+      headers: owner.auth,
+      payload: { rating: 'up' },
+    });
+    const remove = (headers: Record<string, string>) =>
+      h.app.inject({ method: 'DELETE', url: `/api/v1/chat/sessions/${answer.session_id}`, headers });
+    const stranger = await signUp(h.app, 'session-stranger');
+    assert.equal((await remove(stranger.auth)).statusCode, 404, "another team's session is unknown");
+    assert.equal((await remove(owner.auth)).statusCode, 204);
+    const left = await h.t.db.query<{ n: number }>(
+      `SELECT (SELECT count(*) FROM chat_messages WHERE session_id = $1)
+            + (SELECT count(*) FROM message_feedback WHERE message_id = $2)::int AS n`,
+      [answer.session_id, answer.message_id],
+    );
+    assert.equal(Number(left[0]?.n), 0, 'messages and feedback went with it');
+    const messages = await h.app.inject({
+      method: 'GET',
+      url: `/api/v1/chat/sessions/${answer.session_id}/messages`,
+      headers: owner.auth,
+    });
+    assert.equal(messages.statusCode, 404);
+    assert.equal((await remove(owner.auth)).statusCode, 404, 'deleted is gone');
+  });
+
   it('takes feedback on answers: one rating per caller, replaced by the next', async () => {
     const answer = (await chat({ message: 'Can I return an item?', bot_id: botId })).json();
     const rate = (id: string, payload: Record<string, unknown>) =>
@@ -455,6 +483,7 @@ describe(`chat (${testDriver})`, () => {
           model: 'm',
         };
       },
+      forgetSession: async () => {},
     };
     const chatService = createChatService({
       db: h.t.db,

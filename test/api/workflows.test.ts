@@ -493,6 +493,9 @@ describe(`workflow API (${testDriver})`, () => {
     );
     const all = (await call('GET', wf(ragBot, `/runs?session_id=${body.session_id}`))).json().runs;
     assert.equal(all.length, 2);
+    // Deleting the session deletes its runs too: they hold its messages.
+    assert.equal((await call('DELETE', `/api/v1/chat/sessions/${body.session_id}`)).statusCode, 204);
+    assert.deepEqual((await call('GET', wf(ragBot, `/runs?session_id=${body.session_id}`))).json().runs, []);
 
     // Unpublished: chat is plain RAG again.
     await call('DELETE', wf(ragBot));

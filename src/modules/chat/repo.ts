@@ -143,6 +143,11 @@ export async function insertTurn(db: Queryable, turn: TurnToStore): Promise<void
   );
 }
 
+/** Deletes a session with its messages and their feedback (they cascade). */
+export async function deleteSession(tx: Queryable, id: string): Promise<void> {
+  await tx.query('DELETE FROM chat_sessions WHERE id = $1', [id]);
+}
+
 export function listSessions(
   db: Queryable,
   botId: string,

@@ -168,6 +168,19 @@ export function chatRoutes(app: App, deps: { chat: ChatService; authenticate: Au
     },
   });
 
+  app.delete('/api/v1/chat/sessions/:id', {
+    schema: {
+      tags,
+      security: BEARER,
+      summary: 'Delete a session: its messages, their feedback and the workflow runs of its turns',
+      params: IdParams,
+    },
+    handler: async (req, reply) => {
+      await chat.deleteSession(await authenticate(req), req.params.id);
+      return reply.status(204).send();
+    },
+  });
+
   app.get('/api/v1/chat/sessions/:id/messages', {
     schema: {
       tags,

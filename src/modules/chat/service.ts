@@ -63,6 +63,8 @@ export interface ChatService {
   /** `start` on a bot whose access the caller already checked (the widget: its key and origin). */
   startForBot(ctx: Ctx, bot: BotRow, input: Omit<ChatInput, 'bot_id'>, signal: AbortSignal): Promise<ChatTurn>;
   listSessions(ctx: Ctx, botId: string, page: { limit: number; offset: number }): Promise<repo.SessionRow[]>;
+  /** Deletes a session, its messages and feedback, and the workflow runs of its turns (edit right). */
+  deleteSession(ctx: Ctx, sessionId: string): Promise<void>;
   listMessages(
     ctx: Ctx,
     sessionId: string,
@@ -88,12 +90,12 @@ export interface ChatDeps {
 export function createChatService(deps: ChatDeps): ChatService {
   const { db, access } = deps;
 
-  /** Loads a session the caller may use; foreign and missing both answer 404. */
-  async function authorizedSession(ctx: Ctx, sessionId: string) {
+  /** Loads a session the caller may use (or edit); foreign and missing both answer 404. */
+  async function authorizedSession(ctx: Ctx, sessionId: string, action: 'use' | 'edit' = 'use') {
     if (!isUuid(sessionId)) throw notFound('Session');
     const session = await repo.findSession(db, sessionId);
     if (!session || !visitorMayUse(ctx, session)) throw notFound('Session');
-    await access.requireBot(ctx, session.bot_id, 'use', { notFoundAs: 'Session' });
+    await access.requireBot(ctx, session.bot_id, action, { notFoundAs: 'Session' });
     return session;
   }
 
@@ -230,6 +232,15 @@ export function createChatService(deps: ChatDeps): ChatService {
     async listSessions(ctx, botId, page) {
       await access.requireBot(ctx, botId, 'use');
       return repo.listSessions(db, botId, page);
+    },
+
+    async deleteSession(ctx, sessionId) {
+      const session = await authorizedSession(ctx, sessionId, 'edit');
+      await db.transaction(async (tx) => {
+        await deps.workflows.forgetSession(tx, session.bot_id, session.id);
+        await repo.deleteSession(tx, session.id);
+      });
+      ctx.log.info({ bot_id: session.bot_id, session_id: session.id }, 'chat session deleted');
     },
 
     async listMessages(ctx, sessionId, page) {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Queryable } from '../../platform/db/db.ts';
 import type { BotRow } from '../bots/repo.ts';
 import type { SourceDto } from '../retrieval/service.ts';
 import type { HistoryMessage } from './prompt.ts';
@@ -42,4 +43,6 @@ export interface WorkflowTurnRunner {
   /** Whether this bot's turns go to its workflow (e.g. it has a published one); asked per turn. */
   hasWorkflow(bot: BotRow): boolean;
   run(turn: WorkflowTurn): AsyncIterable<WorkflowTurnEvent>;
+  /** Deletes what the runner recorded of a session's turns (their runs hold its messages), inside `tx`. */
+  forgetSession(tx: Queryable, botId: string, sessionId: string): Promise<void>;
 }

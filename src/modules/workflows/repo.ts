@@ -270,6 +270,11 @@ export async function closeAbandonedRuns(db: Queryable, afterMs: number, botId?:
   return rows[0]?.n ?? 0;
 }
 
+/** Deletes a bot's runs of one chat session (the session is being deleted). */
+export async function deleteSessionRuns(tx: Queryable, botId: string, sessionId: string): Promise<void> {
+  await tx.query('DELETE FROM workflow_runs WHERE bot_id = $1 AND session_id = $2', [botId, sessionId]);
+}
+
 const RUN_SUMMARY_COLUMNS = `id, bot_id, source, version, draft_revision, session_id, chat_message_id, status, message,
   answer, error_code, error_message, error_node_id, steps, input_tokens, output_tokens, duration_ms, NULL AS trace,
   started_by, started_at, finished_at`;

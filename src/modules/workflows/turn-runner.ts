@@ -39,6 +39,8 @@ export function createWorkflowTurnRunner(deps: { db: Queryable; recorder: RunRec
   return {
     hasWorkflow: (bot) => bot.workflow_version !== null,
 
+    forgetSession: (tx, botId, sessionId) => repo.deleteSessionRuns(tx, botId, sessionId),
+
     async *run(turn): AsyncGenerator<WorkflowTurnEvent> {
       const version = turn.bot.workflow_version;
       const published = version === null ? undefined : await compiledVersion(turn.bot.id, version);
