@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { buildApp } from '../../src/app.ts';
@@ -249,6 +250,22 @@ describe(`chat (${testDriver})`, () => {
     );
     assert.ok(Date.now() - abortedAt < 2_500, 'the turn ended long before the model would have finished');
     assert.ok(row.content.length > 0 && row.content.length < anthropic.script.reply.length);
+  });
+
+  it('narrows a turn’s retrieval with request filters, e.g. to one customer’s documents', async () => {
+    const question = 'Which items can be returned, and how is shipping?';
+    const narrowed = await chat({ message: question, bot_id: botId, filters: { metadata: { page: 2 } } });
+    assert.equal(narrowed.statusCode, 200, narrowed.body);
+    assert.deepEqual(
+      narrowed.json().sources.map((x: { filename: string }) => x.filename),
+      ['policy.md'],
+    );
+    const before = anthropic.requests.length;
+    const none = await chat({ message: question, bot_id: botId, filters: { document_ids: [randomUUID()] } });
+    assert.equal(none.json().mode, 'no_answer');
+    assert.equal(anthropic.requests.length, before, 'nothing to ground an answer on: no model call');
+    const invalid = await chat({ message: question, bot_id: botId, filters: { document_ids: ['not-a-uuid'] } });
+    assert.equal(invalid.statusCode, 400);
   });
 
   it('says it does not know, without calling the LLM, when nothing relevant is found', async () => {

@@ -3,7 +3,7 @@ import { AppError } from '../../platform/errors.ts';
 import { estimateCostUsd } from '../../providers/llm/cost.ts';
 import type { LlmModel, LlmUsage } from '../../providers/llm/spec.ts';
 import type { BotRow } from '../bots/repo.ts';
-import { type RetrievalService, type SourceDto, sourceDto } from '../retrieval/service.ts';
+import { type FiltersInput, type RetrievalService, type SourceDto, sourceDto } from '../retrieval/service.ts';
 import type { ChatEvent, TurnUsage } from './events.ts';
 import { extractiveAnswer } from './extractive.ts';
 import { buildAnswerPrompt, type HistoryMessage, type PromptBudget } from './prompt.ts';
@@ -28,6 +28,8 @@ export interface PreparedTurn {
   title: string;
   history: HistoryMessage[];
   message: string;
+  /** Narrows retrieval for this turn. */
+  filters?: FiltersInput | undefined;
   model: LlmModel | undefined;
   workflow: boolean;
   signal: AbortSignal;
@@ -80,7 +82,7 @@ export async function* ragAnswer(
     }
   }
 
-  const { hits } = await deps.retrieval.retrieve(bot, query, { signal });
+  const { hits } = await deps.retrieval.retrieve(bot, query, { signal, filters: turn.filters });
   signal.throwIfAborted();
 
   if (hits.length === 0) {

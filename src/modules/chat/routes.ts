@@ -4,7 +4,7 @@ import { AppError } from '../../platform/errors.ts';
 import { Id, IdParams, iso, Pagination, Timestamp } from '../../platform/http/schemas.ts';
 import { abortOnDisconnect, openSse, wantsEventStream } from '../../platform/http/sse.ts';
 import { type App, type Authenticate, BEARER } from '../../platform/http/types.ts';
-import { SourceSchema } from '../retrieval/routes.ts';
+import { FiltersSchema, SourceSchema } from '../retrieval/routes.ts';
 import type { ChatEvent, ChatService, ChatTurn } from './service.ts';
 
 const Mode = z.enum(['llm', 'extractive', 'no_answer', 'workflow']);
@@ -112,6 +112,7 @@ export function chatRoutes(app: App, deps: { chat: ChatService; authenticate: Au
         bot_id: Id,
         session_id: Id.optional(),
         stream: z.boolean().optional(),
+        filters: FiltersSchema.optional(),
       }),
       response: { 200: ChatResponse },
     },

@@ -7,7 +7,7 @@ import { boundedLabel, metrics } from '../../platform/metrics.ts';
 import type { LlmRegistry } from '../../providers/llm/registry.ts';
 import type { LlmModel } from '../../providers/llm/spec.ts';
 import type { BotRow } from '../bots/repo.ts';
-import type { RetrievalService } from '../retrieval/service.ts';
+import type { FiltersInput, RetrievalService } from '../retrieval/service.ts';
 import type { Access } from '../teams/access.ts';
 import { newTurnRecord, type PreparedTurn, ragAnswer, workflowAnswer } from './answer.ts';
 import { type ChatErrorCode, type ChatEvent, describeFailure, roundUsd } from './events.ts';
@@ -45,6 +45,8 @@ export interface ChatInput {
   message: string;
   bot_id: string;
   session_id?: string | undefined;
+  /** Narrows this turn's retrieval (the bot's own filters still hold), e.g. to one customer's documents. */
+  filters?: FiltersInput | undefined;
 }
 
 export interface ChatTurn {
@@ -135,6 +137,7 @@ export function createChatService(deps: ChatDeps): ChatService {
         .filter((m) => m.error_code === null || m.role === 'user')
         .map((m) => ({ role: m.role, content: m.content })),
       message: input.message,
+      filters: input.filters,
       model: workflow ? undefined : resolveModel(bot),
       workflow,
       signal,
