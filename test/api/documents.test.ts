@@ -242,6 +242,7 @@ describe(`document ingestion over HTTP (${testDriver})`, () => {
     assert.equal(res.statusCode, 202, res.body);
     const doc = await ready(res.json().documents[0].document_id);
     assert.equal(doc.status, 'ready');
+    assert.deepEqual(doc.metadata, { category: 'billing', start: 'ignored' }, 'the document shows what was given');
     const chunks = (
       await h.app.inject({ method: 'GET', url: `/api/v1/documents/${doc.id}/chunks`, headers: owner.auth })
     ).json().chunks;

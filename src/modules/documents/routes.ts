@@ -1,6 +1,6 @@
 import type { MultipartFile } from '@fastify/multipart';
 import { z } from 'zod';
-import { AppError } from '../../platform/errors.ts';
+import { AppError, badRequest } from '../../platform/errors.ts';
 import { Id, IdParams, iso, Pagination, Timestamp } from '../../platform/http/schemas.ts';
 import { openSse } from '../../platform/http/sse.ts';
 import { type App, type Authenticate, BEARER } from '../../platform/http/types.ts';
@@ -21,6 +21,7 @@ const DocumentSchema = z.object({
   chunks_done: z.number(),
   chunks_total: z.number(),
   error: z.string().nullable(),
+  metadata: z.record(z.string(), z.unknown()).describe('Custom fields given at upload, copied onto every chunk'),
   created_at: Timestamp,
   updated_at: Timestamp,
 });
@@ -48,6 +49,7 @@ export const documentDto = (d: DocumentRow) => ({
   chunks_done: d.chunks_done,
   chunks_total: d.chunks_total,
   error: d.error,
+  metadata: d.metadata,
   created_at: iso(d.created_at) as string,
   updated_at: iso(d.updated_at) as string,
 });
@@ -55,18 +57,24 @@ export const documentDto = (d: DocumentRow) => ({
 const MAX_METADATA_CHARS = 8 * 1024;
 
 /** The optional `metadata` form field: a JSON object of custom fields for search filters. */
+const MetadataField = z
+  .string()
+  .max(MAX_METADATA_CHARS, `at most ${MAX_METADATA_CHARS} characters of JSON`)
+  .transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON object' });
+      return z.NEVER;
+    }
+  })
+  .pipe(z.record(z.string().max(100), z.unknown(), { error: 'must be a JSON object' }));
+
 function parseMetadata(value: string): Record<string, unknown> {
-  const invalid = (message: string) =>
-    new AppError('validation_failed', `metadata: ${message}`, { errors: [{ field: 'metadata', message }] });
-  if (value.length > MAX_METADATA_CHARS) throw invalid(`at most ${MAX_METADATA_CHARS} characters of JSON`);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    throw invalid('must be a JSON object');
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw invalid('must be a JSON object');
-  return parsed as Record<string, unknown>;
+  const parsed = MetadataField.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const message = parsed.error.issues[0]?.message ?? 'must be a JSON object';
+  throw badRequest(`metadata: ${message}`, 'metadata');
 }
 
 const chunkDto = (c: ChunkRow) => {
