@@ -1,5 +1,6 @@
 import type { Db, Queryable } from '../../platform/db/db.ts';
-import { insertPostings } from '../retrieval/lexical.ts';
+import { vectorArrayParameter } from '../../platform/db/vector-parameter.ts';
+import { insertPostings, postingColumns } from '../retrieval/lexical.ts';
 import type { TermFrequencies } from '../retrieval/tokenize.ts';
 
 export type DocumentStatus = 'queued' | 'processing' | 'ready' | 'failed';
@@ -259,7 +260,6 @@ export async function replaceChunks(
 
 /** Rows per chunk INSERT; postings past `POSTINGS_PER_STATEMENT` go in statements of their own. */
 const CHUNKS_PER_STATEMENT = 2000;
-const POSTINGS_PER_STATEMENT = 20_000;
 
 /**
  * Inserts chunks and, in the same statement, their postings (as many as fit one statement; the
@@ -272,22 +272,9 @@ async function insertChunksWithPostings(
   batch: ChunkToStore[],
   model: string | null,
 ): Promise<void> {
-  const post = { index: [] as number[], term: [] as string[], tf: [] as number[], len: [] as number[] };
-  let split = batch.length;
-  for (let i = 0; i < batch.length; i++) {
-    const c = batch[i]!;
-    if (post.term.length + c.terms.terms.size > POSTINGS_PER_STATEMENT && i > 0) {
-      split = i;
-      break;
-    }
-    for (const [term, tf] of c.terms.terms) {
-      post.index.push(c.index);
-      post.term.push(term);
-      post.tf.push(tf);
-      post.len.push(c.terms.length);
-    }
-  }
-  const vectors = embeddingsParameter(
+  const post = postingColumns(batch.map((c) => ({ key: c.index, terms: c.terms })));
+  const split = post.chunks;
+  const vectors = vectorArrayParameter(
     driver,
     batch.map((c) => c.embedding),
     12,
@@ -314,10 +301,10 @@ async function insertChunksWithPostings(
       batch.map((c) => JSON.stringify(c.metadata)),
       batch.map((c) => c.tokenCount),
       model,
-      post.index,
-      post.term,
-      post.tf,
-      post.len,
+      post.keys,
+      post.terms,
+      post.tfs,
+      post.lens,
       ...vectors.params,
     ],
   );
@@ -329,33 +316,6 @@ async function insertChunksWithPostings(
       batch.slice(split).map((c) => ({ id: idOf.get(c.index) as number, terms: c.terms })),
     );
   }
-}
-
-/**
- * The embeddings of a chunk batch as statement parameters from `$first` on. PGlite takes them as
- * one array of text literals; node-postgres sends each as a parameter of its own in pgvector's
- * binary format (int16 size, int16 zero, big-endian float4s): a fifth of the bytes of the text
- * form, and neither side prints or parses a float.
- */
-function embeddingsParameter(
-  driver: Db['driver'],
-  embeddings: (number[] | undefined)[],
-  first: number,
-): { sql: string; params: unknown[] } {
-  if (driver !== 'postgres') {
-    return { sql: `$${first}::text[]`, params: [embeddings.map((e) => (e ? `[${e.join(',')}]` : null))] };
-  }
-  const params: Buffer[] = [];
-  const items = embeddings.map((e) => {
-    if (!e) return 'NULL';
-    const buffer = Buffer.allocUnsafe(4 + 4 * e.length);
-    buffer.writeInt16BE(e.length, 0);
-    buffer.writeInt16BE(0, 2);
-    for (let i = 0; i < e.length; i++) buffer.writeFloatBE(e[i]!, 4 + 4 * i);
-    params.push(buffer);
-    return `$${first + params.length - 1}::vector`;
-  });
-  return { sql: `ARRAY[${items.join(', ')}]::vector[]`, params };
 }
 
 export interface ChunkRow {

@@ -20,7 +20,7 @@ export const DEFAULT_BM25: Bm25Params = { k1: 0.9, b: 0.6 };
 export const MAX_QUERY_TERMS = 128;
 
 /** Rows per INSERT statement: keeps one statement's arrays to a few MB for huge documents. */
-const POSTINGS_PER_STATEMENT = 20_000;
+export const POSTINGS_PER_STATEMENT = 20_000;
 
 /** One chunk to index: its text, or its terms already counted outside the transaction. */
 export type PostingsInput = { id: number | string; text: string } | { id: number | string; terms: TermFrequencies };
@@ -31,11 +31,45 @@ export interface Candidate {
   score: number;
 }
 
+/** Postings as the column arrays of an `unnest`, one row per (chunk, term). */
+export interface PostingColumns<K> {
+  keys: K[];
+  terms: string[];
+  tfs: number[];
+  lens: number[];
+  /** How many chunks, from `from` on, these rows cover. */
+  chunks: number;
+}
+
+/**
+ * The postings of `chunks[from…]`, as many whole chunks as fit `limit` rows (always at least
+ * one), keyed by whatever identifies a chunk in the statement (its id, or its index in a batch).
+ */
+export function postingColumns<K>(
+  chunks: readonly { key: K; terms: TermFrequencies }[],
+  from = 0,
+  limit = POSTINGS_PER_STATEMENT,
+): PostingColumns<K> {
+  const out: PostingColumns<K> = { keys: [], terms: [], tfs: [], lens: [], chunks: 0 };
+  for (let i = from; i < chunks.length; i++) {
+    const { key, terms } = chunks[i] as (typeof chunks)[number];
+    if (out.chunks > 0 && out.terms.length + terms.terms.size > limit) break;
+    for (const [term, tf] of terms.terms) {
+      out.keys.push(key);
+      out.terms.push(term);
+      out.tfs.push(tf);
+      out.lens.push(terms.length);
+    }
+    out.chunks++;
+  }
+  return out;
+}
+
 /**
  * Writes the BM25 postings of chunks that all belong to `botId`, a few multi-row statements at
  * most. Call it in the transaction that writes the chunks, so a chunk and its postings commit
- * together; deleting a chunk deletes its postings (foreign-key cascade). To keep CPU work out of the
- * transaction, pass `terms` from `termFrequencies(text)` computed beforehand.
+ * together; deleting chunks deletes their postings (a statement trigger, migration 0008). To keep
+ * CPU work out of the transaction, pass `terms` from `termFrequencies(text)` computed beforehand.
  */
 export async function insertPostings(
   tx: Queryable,
@@ -43,37 +77,19 @@ export async function insertPostings(
   chunks: readonly PostingsInput[],
 ): Promise<{ postings: number }> {
   assertUuid(botId, 'botId');
-  let ids: string[] = [];
-  let terms: string[] = [];
-  let tfs: number[] = [];
-  let lens: number[] = [];
+  const counted = chunks.map((c) => ({ key: String(c.id), terms: 'terms' in c ? c.terms : termFrequencies(c.text) }));
   let total = 0;
-  const flush = async () => {
-    if (ids.length === 0) return;
+  for (let from = 0; from < counted.length; ) {
+    const rows = postingColumns(counted, from);
     await tx.query(
       `INSERT INTO chunk_terms (bot_id, term, chunk_id, tf, len)
        SELECT $1, t.term, t.chunk_id, t.tf, t.len
        FROM unnest($2::bigint[], $3::text[], $4::int[], $5::int[]) AS t(chunk_id, term, tf, len)`,
-      [botId, ids, terms, tfs, lens],
+      [botId, rows.keys, rows.terms, rows.tfs, rows.lens],
     );
-    total += ids.length;
-    ids = [];
-    terms = [];
-    tfs = [];
-    lens = [];
-  };
-  for (const chunk of chunks) {
-    const counted = 'terms' in chunk ? chunk.terms : termFrequencies(chunk.text);
-    const id = String(chunk.id);
-    for (const [term, tf] of counted.terms) {
-      ids.push(id);
-      terms.push(term);
-      tfs.push(tf);
-      lens.push(counted.length);
-    }
-    if (ids.length >= POSTINGS_PER_STATEMENT) await flush();
+    total += rows.terms.length;
+    from += rows.chunks;
   }
-  await flush();
   return { postings: total };
 }
 
