@@ -1,6 +1,7 @@
 import type { Deps } from '../deps.ts';
 import { validateLlmChoice } from '../providers/llm/registry.ts';
 import { createReranker } from '../providers/rerank/index.ts';
+import { createAuditLog } from './auth/audit.ts';
 import { createAuthModule } from './auth/index.ts';
 import { createBotsService } from './bots/service.ts';
 import { createChatService } from './chat/service.ts';
@@ -17,8 +18,9 @@ import { createWorkflowsModule } from './workflows/index.ts';
 export function createServices(deps: Deps) {
   const { db, config } = deps;
   const access = createAccess(db);
-  const teams = createTeamsService({ db, access });
-  const { apiKeys, tokens, auth, google } = createAuthModule(deps, { access, teams });
+  const audit = createAuditLog({ db });
+  const teams = createTeamsService({ db, access, audit });
+  const { apiKeys, tokens, auth, google } = createAuthModule(deps, { access, teams, audit });
   const documents = createDocumentsService({ db, access, queue: deps.queue });
   const bots = createBotsService({
     db,

@@ -79,6 +79,10 @@ describe(`teams, bots and API keys (${testDriver})`, () => {
     });
     assert.equal(promote.statusCode, 403);
     assert.equal((await call('DELETE', `/api/v1/bots/${bot.id}`, other.auth)).statusCode, 403);
+    const promoted = await call('PATCH', `/api/v1/teams/${team.id}/members/${other.userId}`, owner.auth, {
+      role: 'admin',
+    });
+    assert.equal(promoted.statusCode, 200);
 
     // The last owner cannot leave.
     const leave = await call('DELETE', `/api/v1/teams/${team.id}/members/${owner.userId}`, owner.auth);
@@ -89,6 +93,20 @@ describe(`teams, bots and API keys (${testDriver})`, () => {
       204,
     );
     assert.equal((await call('GET', `/api/v1/bots/${bot.id}`, other.auth)).statusCode, 404);
+
+    // Who may act in the team is on the audit trail: the change, who made it, whom it concerned.
+    const audit = await h.t.db.query<{ event: string; actor_user_id: string; details: Record<string, unknown> }>(
+      `SELECT event, actor_user_id, details FROM audit_log WHERE team_id = $1 AND event LIKE 'team.%' ORDER BY id`,
+      [team.id],
+    );
+    assert.deepEqual(
+      audit.map((a) => [a.event, a.actor_user_id, a.details.member_user_id, a.details.role ?? a.details.previous_role]),
+      [
+        ['team.member_added', owner.userId, other.userId, 'member'],
+        ['team.role_changed', owner.userId, other.userId, 'admin'],
+        ['team.member_removed', other.userId, other.userId, 'admin'],
+      ],
+    );
   });
 
   it('API keys: shown once, stored hashed, listed by prefix, usable as bearer, revocable', async () => {

@@ -17,7 +17,10 @@ export type AuditEvent =
   | 'auth.logout'
   | 'auth.session_revoked'
   | 'api_key.created'
-  | 'api_key.revoked';
+  | 'api_key.revoked'
+  | 'team.member_added'
+  | 'team.role_changed'
+  | 'team.member_removed';
 
 export interface AuditEntry {
   event: AuditEvent;
@@ -52,6 +55,9 @@ const MESSAGES: Record<AuditEvent, string> = {
   'auth.session_revoked': 'session revoked',
   'api_key.created': 'API key created',
   'api_key.revoked': 'API key revoked',
+  'team.member_added': 'team member added',
+  'team.role_changed': 'team member role changed',
+  'team.member_removed': 'team member removed',
 };
 
 const WARNINGS = new Set<AuditEvent>(['auth.refresh_reuse', 'auth.locked_out', 'auth.google_failed']);

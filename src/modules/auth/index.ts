@@ -2,7 +2,7 @@ import type { Deps } from '../../deps.ts';
 import type { Access } from '../teams/access.ts';
 import type { TeamsService } from '../teams/service.ts';
 import { createApiKeysService } from './api-keys.ts';
-import { createAuditLog } from './audit.ts';
+import type { AuditLog } from './audit.ts';
 import { createGoogleSignIn } from './google.ts';
 import { createLoginGuard } from './login-guard.ts';
 import { createAuthService } from './service.ts';
@@ -13,10 +13,10 @@ import { createTokenService } from './tokens.ts';
  * The auth module wires itself: tokens, API keys, the audit trail, login lockouts, sessions
  * (Redis when configured, the database otherwise) and, when configured, Google sign-in.
  */
-export function createAuthModule(deps: Deps, shared: { access: Access; teams: TeamsService }) {
+export function createAuthModule(deps: Deps, shared: { access: Access; teams: TeamsService; audit: AuditLog }) {
   const { db, config, redis, log } = deps;
   const keyPrefix = config.redis?.keyPrefix ?? 'snapagent:';
-  const audit = createAuditLog({ db });
+  const { audit } = shared;
   const apiKeys = createApiKeysService({ db, access: shared.access, audit });
   const tokens = createTokenService(config.auth);
   const auth = createAuthService({

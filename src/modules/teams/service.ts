@@ -1,6 +1,7 @@
 import type { Ctx } from '../../platform/context.ts';
 import type { Db, Queryable } from '../../platform/db/db.ts';
 import { AppError, forbidden, notFound, unauthorized } from '../../platform/errors.ts';
+import type { AuditLog } from '../auth/audit.ts';
 import type { Access } from './access.ts';
 import * as repo from './repo.ts';
 
@@ -20,8 +21,15 @@ export interface TeamsService {
   removeMember(ctx: Ctx, teamId: string, userId: string): Promise<void>;
 }
 
-export function createTeamsService(deps: { db: Db; access: Access }): TeamsService {
-  const { db, access } = deps;
+export function createTeamsService(deps: { db: Db; access: Access; audit: AuditLog }): TeamsService {
+  const { db, access, audit } = deps;
+  /** Who may act in a team is security history: every change of it goes to the audit trail. */
+  const recordMembership = (
+    ctx: Ctx,
+    event: 'team.member_added' | 'team.role_changed' | 'team.member_removed',
+    teamId: string,
+    details: { member_user_id: string; role?: repo.Role; previous_role?: repo.Role },
+  ) => audit.record(ctx, { event, userId: ctx.actor.kind === 'user' ? ctx.actor.userId : null, teamId, details });
 
   const userIdOf = (ctx: Ctx) => {
     if (ctx.actor.kind !== 'user') throw unauthorized('Team management needs a signed-in user, not an API key');
@@ -87,6 +95,7 @@ export function createTeamsService(deps: { db: Db; access: Access }): TeamsServi
       if (!userId) throw notFound('User');
       if (await repo.findRole(db, teamId, userId)) throw new AppError('conflict', 'Already a member of this team');
       await repo.upsertMember(db, teamId, userId, role);
+      await recordMembership(ctx, 'team.member_added', teamId, { member_user_id: userId, role });
       return member(teamId, userId);
     },
 
@@ -104,6 +113,11 @@ export function createTeamsService(deps: { db: Db; access: Access }): TeamsServi
           throw new AppError('conflict', 'A team needs at least one owner');
         }
       });
+      await recordMembership(ctx, 'team.role_changed', teamId, {
+        member_user_id: userId,
+        role,
+        previous_role: current,
+      });
       return member(teamId, userId);
     },
 
@@ -119,6 +133,7 @@ export function createTeamsService(deps: { db: Db; access: Access }): TeamsServi
           throw new AppError('conflict', 'A team needs at least one owner');
         }
       });
+      await recordMembership(ctx, 'team.member_removed', teamId, { member_user_id: userId, previous_role: current });
     },
   };
 }
