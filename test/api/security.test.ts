@@ -191,6 +191,12 @@ describe(`security hardening (${testDriver})`, () => {
       headers: stranger.auth,
     });
     assert.equal(foreign.statusCode, 404);
+    const malformed = await h.app.inject({
+      method: 'DELETE',
+      url: '/api/v1/auth/sessions/not-an-id',
+      headers: first.auth,
+    });
+    assert.equal(malformed.statusCode, 404, 'an id that is not one is as unknown as a missing one');
 
     const revoke = await h.app.inject({
       method: 'DELETE',

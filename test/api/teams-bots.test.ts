@@ -147,6 +147,7 @@ describe(`teams, bots and API keys (${testDriver})`, () => {
     assert.equal((await call('POST', `/api/v1/bots/${bot.id}/api-keys`, asKey)).statusCode, 403);
     assert.equal((await call('GET', `/api/v1/teams/${owner.teamId}/members`, asKey)).statusCode, 404);
 
+    assert.equal((await call('DELETE', `/api/v1/bots/${bot.id}/api-keys/not-an-id`, owner.auth)).statusCode, 404);
     assert.equal((await call('DELETE', `/api/v1/bots/${bot.id}/api-keys/${id}`, owner.auth)).statusCode, 204);
     const revoked = await call('GET', `/api/v1/bots/${bot.id}`, asKey);
     assert.equal(revoked.statusCode, 401);

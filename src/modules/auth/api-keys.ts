@@ -1,6 +1,7 @@
 import type { Actor, Ctx } from '../../platform/context.ts';
 import type { Db } from '../../platform/db/db.ts';
 import { badRequest, notFound, unauthorized } from '../../platform/errors.ts';
+import { isUuid } from '../../platform/ids.ts';
 import type { Access } from '../teams/access.ts';
 import type { AuditLog } from './audit.ts';
 import { hashSecret, randomSecret } from './tokens.ts';
@@ -115,9 +116,10 @@ export function createApiKeysService(deps: { db: Db; access: Access; audit: Audi
 
     async revoke(ctx, scope, keyId, kind = 'secret') {
       const { teamId, botId } = await authorize(ctx, scope);
+      if (!isUuid(keyId)) throw notFound('API key');
       const rows = await db.query(
         `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now())
-         WHERE id::text = $1 AND team_id = $2 AND bot_id IS NOT DISTINCT FROM $3 AND kind = $4 RETURNING id`,
+         WHERE id = $1 AND team_id = $2 AND bot_id IS NOT DISTINCT FROM $3 AND kind = $4 RETURNING id`,
         [keyId, teamId, botId, kind],
       );
       if (rows.length === 0) throw notFound('API key');

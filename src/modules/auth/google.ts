@@ -161,7 +161,6 @@ export function createGoogleSignIn(deps: {
       const nonce = oidc.randomNonce();
       const verifier = oidc.randomPKCECodeVerifier();
       const binding = randomSecret(32);
-      await db.query('DELETE FROM oauth_states WHERE expires_at < now()');
       await db.query(
         `INSERT INTO oauth_states (state_hash, provider, nonce, code_verifier, browser_hash, expires_at)
          VALUES ($1, 'google', $2, $3, $4, now() + make_interval(secs => $5))`,

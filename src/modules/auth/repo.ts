@@ -92,7 +92,7 @@ export async function revokeUserFamilies(db: Queryable, userId: string): Promise
 
 /** True when the refresh family exists and belongs to the user. */
 export async function familyBelongsTo(db: Queryable, familyId: string, userId: string): Promise<boolean> {
-  const rows = await db.query('SELECT 1 FROM refresh_tokens WHERE family_id::text = $1 AND user_id = $2 LIMIT 1', [
+  const rows = await db.query('SELECT 1 FROM refresh_tokens WHERE family_id = $1 AND user_id = $2 LIMIT 1', [
     familyId,
     userId,
   ]);

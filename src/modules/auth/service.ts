@@ -3,6 +3,7 @@ import type { Actor, Ctx, SessionCheck } from '../../platform/context.ts';
 import { isUniqueViolation } from '../../platform/context.ts';
 import type { Db } from '../../platform/db/db.ts';
 import { AppError, notFound, unauthorized } from '../../platform/errors.ts';
+import { isUuid } from '../../platform/ids.ts';
 import type { TeamsService } from '../teams/service.ts';
 import { API_KEY_PREFIX, type ApiKeysService } from './api-keys.ts';
 import type { AuditLog, ClientInfo } from './audit.ts';
@@ -221,7 +222,7 @@ export function createAuthService(deps: {
 
     async revokeSession(ctx, sessionId) {
       const userId = userIdOf(ctx);
-      if (!(await repo.familyBelongsTo(db, sessionId, userId))) throw notFound('Session');
+      if (!isUuid(sessionId) || !(await repo.familyBelongsTo(db, sessionId, userId))) throw notFound('Session');
       await endSessions(userId, [sessionId]);
       await audit.record(ctx, { event: 'auth.session_revoked', userId, details: { session_id: sessionId } });
     },
