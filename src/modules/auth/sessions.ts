@@ -144,8 +144,14 @@ function redisSessions(redis: RedisClient, prefix: string, log: Logger): Session
       const records: SessionRecord[] = [];
       try {
         const ids = await redis.zrangebyscore(indexKey(userId), Date.now(), '+inf');
-        for (const id of ids) {
-          const h = await redis.hgetall(recordKey(id));
+        // One round trip for all of them.
+        const pipeline = redis.pipeline();
+        for (const id of ids) pipeline.hgetall(recordKey(id));
+        const answers = (await pipeline.exec()) ?? [];
+        for (const [i, id] of ids.entries()) {
+          const [error, value] = answers[i] ?? [];
+          if (error) throw error;
+          const h = (value ?? {}) as Record<string, string>;
           if (!h.userId || h.userId !== userId) continue;
           records.push({
             id,
