@@ -44,7 +44,7 @@ export const metrics = {
   }),
   llmTokens: new Counter({
     name: 'snapagent_llm_tokens_total',
-    help: 'LLM tokens spent by chat turns, by provider, model and direction (input, output)',
+    help: 'LLM tokens spent by every model call (chat, query rewriting, workflows), by the provider and model that answered and direction (input, output)',
     labelNames: ['provider', 'model', 'direction'] as const,
     registers,
   }),

@@ -1,7 +1,7 @@
 import type { Ctx } from '../../platform/context.ts';
 import { AppError } from '../../platform/errors.ts';
-import { estimateCostUsd } from '../../providers/llm/cost.ts';
-import type { LlmModel, LlmUsage } from '../../providers/llm/spec.ts';
+import { addCallCost } from '../../providers/llm/cost.ts';
+import type { LlmCompletion, LlmModel } from '../../providers/llm/spec.ts';
 import type { BotRow } from '../bots/repo.ts';
 import { type FiltersInput, type RetrievalService, type SourceDto, sourceDto } from '../retrieval/service.ts';
 import type { ChatEvent, TurnUsage } from './events.ts';
@@ -70,7 +70,7 @@ export async function* ragAnswer(
   if (model && turn.history.length > 0) {
     try {
       const rewritten = await rewriteQuery(model, turn.history, turn.message, signal);
-      addUsage(record, rewritten.completion.provider, rewritten.completion.model, rewritten.completion.usage);
+      addUsage(record, rewritten.completion);
       if (rewritten.query !== turn.message) {
         query = rewritten.query;
         record.searchQuery = query;
@@ -126,7 +126,7 @@ export async function* ragAnswer(
       record.text += event.text;
       yield { type: 'delta', text: event.text };
     } else {
-      addUsage(record, event.provider, event.model, event.usage);
+      addUsage(record, event);
     }
   }
 }
@@ -178,11 +178,10 @@ export async function* workflowAnswer(
 }
 
 /** Adds one model call's tokens and cost; an unknown price makes the turn's cost unknown. */
-function addUsage(record: TurnRecord, provider: string, model: string, usage: LlmUsage) {
-  record.usage.input_tokens += usage.inputTokens;
-  record.usage.output_tokens += usage.outputTokens;
-  const cost = estimateCostUsd(provider as Parameters<typeof estimateCostUsd>[0], model, usage);
-  record.cost = record.cost === null || cost === null ? null : record.cost + cost;
-  record.provider = provider;
-  record.model = model;
+function addUsage(record: TurnRecord, call: Pick<LlmCompletion, 'provider' | 'model' | 'usage'>) {
+  record.usage.input_tokens += call.usage.inputTokens;
+  record.usage.output_tokens += call.usage.outputTokens;
+  record.cost = addCallCost(record.cost, call);
+  record.provider = call.provider;
+  record.model = call.model;
 }

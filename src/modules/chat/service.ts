@@ -3,7 +3,7 @@ import type { Ctx } from '../../platform/context.ts';
 import type { Db } from '../../platform/db/db.ts';
 import { AppError, notFound } from '../../platform/errors.ts';
 import { isUuid } from '../../platform/ids.ts';
-import { boundedLabel, metrics } from '../../platform/metrics.ts';
+import { metrics } from '../../platform/metrics.ts';
 import type { LlmRegistry } from '../../providers/llm/registry.ts';
 import type { LlmModel } from '../../providers/llm/spec.ts';
 import type { BotRow } from '../bots/repo.ts';
@@ -28,9 +28,6 @@ export type { UsageSummary } from './usage.ts';
  * (`sources`, `delta`s, then `done` or `error`) that the route sends as SSE or collects into JSON;
  * the turn (question and answer, with usage and cost) is stored in one write when it ends.
  */
-
-/** Model names seen in metrics labels (bounded: see `boundedLabel`). */
-const modelsSeen = new Set<string>();
 
 /** A widget visitor (publishable key) sees only the sessions its key started; everyone else, any of the bot's. */
 function visitorMayUse(ctx: Ctx, session: repo.SessionRow): boolean {
@@ -176,14 +173,7 @@ export function createChatService(deps: ChatDeps): ChatService {
         },
       });
 
-    const count = (outcome: string) => {
-      metrics.chatTurns.inc({ mode: record.mode, outcome });
-      if (record.provider && record.model) {
-        const labels = { provider: record.provider, model: boundedLabel(modelsSeen, record.model) };
-        metrics.llmTokens.inc({ ...labels, direction: 'input' }, record.usage.input_tokens);
-        metrics.llmTokens.inc({ ...labels, direction: 'output' }, record.usage.output_tokens);
-      }
-    };
+    const count = (outcome: string) => metrics.chatTurns.inc({ mode: record.mode, outcome });
     try {
       const answer = turn.workflow
         ? workflowAnswer(deps.workflows, turn, messageId, record)

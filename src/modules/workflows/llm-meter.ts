@@ -1,5 +1,5 @@
 import type { LlmProviderName } from '../../config.ts';
-import { estimateCostUsd } from '../../providers/llm/cost.ts';
+import { addCallCost } from '../../providers/llm/cost.ts';
 import type { LlmEvent, LlmModel } from '../../providers/llm/spec.ts';
 
 /**
@@ -25,8 +25,7 @@ export function createLlmMeter(): LlmMeter {
   const summary: LlmMeterSummary = { calls: 0, costUsd: 0, provider: undefined, model: undefined };
   const record = (event: Extract<LlmEvent, { type: 'finish' }>) => {
     summary.calls++;
-    const cost = estimateCostUsd(event.provider, event.model, event.usage);
-    summary.costUsd = summary.costUsd === null || cost === null ? null : summary.costUsd + cost;
+    summary.costUsd = addCallCost(summary.costUsd, event);
     summary.provider = event.provider;
     summary.model = event.model;
   };

@@ -32,3 +32,15 @@ export function estimateCostUsd(provider: LlmProviderName, model: string, usage:
   if (!price) return null;
   return (usage.inputTokens * price.input + usage.outputTokens * price.output) / 1_000_000;
 }
+
+/**
+ * A running total plus one call: one call of a model without a known price makes the whole total
+ * unknown (`null`), rather than quietly too low.
+ */
+export function addCallCost(
+  total: number | null,
+  call: { provider: LlmProviderName; model: string; usage: LlmUsage },
+): number | null {
+  const cost = estimateCostUsd(call.provider, call.model, call.usage);
+  return total === null || cost === null ? null : total + cost;
+}

@@ -1,11 +1,12 @@
 import { type Config, ConfigError, type LlmProviderName } from '../../config.ts';
 import { AppError, type FieldProblem } from '../../platform/errors.ts';
+import { boundedLabel, metrics } from '../../platform/metrics.ts';
 import { createAnthropicLlm } from './anthropic.ts';
 import { type AwsCredentialsProvider, createBedrockLlm } from './bedrock.ts';
 import { createOpenAiLlm } from './openai.ts';
 import { createOpenAiCompatibleLlm } from './openai-compatible.ts';
 import { createResilientModel, type LlmLogger, type RetryPolicy } from './resilient-model.ts';
-import type { LlmModel } from './spec.ts';
+import type { LlmCompletion, LlmModel } from './spec.ts';
 
 /** What a bot's settings may say about its model: names only, never an endpoint or a key. */
 export interface LlmChoice {
@@ -168,6 +169,13 @@ export function createLlmRegistry(config: Config, deps: LlmRegistryDeps = {}): L
   };
 
   const fallback = config.llm.fallbackProvider;
+  // Every call's tokens, under the model that answered; model names are bounded (bots choose them).
+  const modelsSeen = new Set<string>();
+  const countTokens = ({ provider, model, usage }: Pick<LlmCompletion, 'provider' | 'model' | 'usage'>) => {
+    const labels = { provider, model: boundedLabel(modelsSeen, model) };
+    metrics.llmTokens.inc({ ...labels, direction: 'input' }, usage.inputTokens);
+    metrics.llmTokens.inc({ ...labels, direction: 'output' }, usage.outputTokens);
+  };
   return {
     available() {
       const configured = PROVIDERS.filter((p) => isConfigured(config, p));
@@ -184,7 +192,12 @@ export function createLlmRegistry(config: Config, deps: LlmRegistryDeps = {}): L
       if (fallback && fallback !== 'none' && fallback !== provider && fallbackModel) {
         chain.push(factory(fallback)(fallbackModel));
       }
-      return createResilientModel(chain, { timeoutMs: config.llm.timeoutMs, retry: deps.retry, logger: deps.logger });
+      return createResilientModel(chain, {
+        timeoutMs: config.llm.timeoutMs,
+        retry: deps.retry,
+        logger: deps.logger,
+        onUsage: countTokens,
+      });
     },
   };
 }

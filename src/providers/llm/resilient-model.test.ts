@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type AnthropicRequestBody, type FakeLlmServer, startFakeAnthropic } from '../../../test/fakes/anthropic.ts';
 import { type ChatCompletionsRequestBody, startFakeOpenAiChat } from '../../../test/fakes/openai-chat.ts';
 import { type Environment, loadConfig } from '../../config.ts';
+import { metrics } from '../../platform/metrics.ts';
 import { complete } from './complete.ts';
 import { createLlmRegistry } from './registry.ts';
 import { LlmError, type LlmEvent, type LlmRequest } from './spec.ts';
@@ -85,6 +86,25 @@ describe('retries, timeouts and fallback (registry over the Anthropic and OpenAI
     assert.equal(finish.type === 'finish' && finish.model, 'gpt-4o-mini');
     assert.equal(anthropic.requests.length, FAST_RETRY.maxAttempts);
     assert.equal(openai.requests.length, 1);
+  });
+
+  it('counts tokens in the metrics under the model that answered: the fallback’s, for streams and whole answers', async () => {
+    const tokens = async (provider: string) =>
+      (await metrics.llmTokens.get()).values
+        .filter((v) => v.labels.provider === provider && v.labels.direction === 'output')
+        .reduce((sum, v) => sum + v.value, 0);
+    const [anthropicBefore, openaiBefore] = [await tokens('anthropic'), await tokens('openai')];
+    anthropic.script.failTimes = 10;
+    const streamed = await collectStream(registry().resolve()!.stream(request));
+    anthropic.script.failTimes = 10;
+    const whole = await complete(registry().resolve()!, request);
+    assert.equal(streamed.finish.type === 'finish' && streamed.finish.provider, 'openai');
+    assert.equal(whole.provider, 'openai');
+    const expected =
+      (streamed.finish.type === 'finish' ? streamed.finish.usage.outputTokens : 0) + whole.usage.outputTokens;
+    assert.ok(expected > 0);
+    assert.equal((await tokens('openai')) - openaiBefore, expected);
+    assert.equal(await tokens('anthropic'), anthropicBefore, 'nothing under the provider that failed');
   });
 
   it('falls back at once, without retrying, on a non-retryable error', async () => {

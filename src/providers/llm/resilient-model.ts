@@ -25,6 +25,8 @@ export interface ResilienceOptions {
   timeoutMs: number;
   retry?: Partial<RetryPolicy> | undefined;
   logger?: LlmLogger | undefined;
+  /** Told of every call that finished: which model really answered (a fallback's own) and its tokens. */
+  onUsage?: ((call: Pick<LlmCompletion, 'provider' | 'model' | 'usage'>) => void) | undefined;
 }
 
 /**
@@ -44,10 +46,13 @@ export function createResilientModel(chain: readonly LlmModel[], options: Resili
     provider: primary.provider,
     modelId: primary.modelId,
     stream: (request) => streamWithFallback(chain, policy, options, request),
-    generate: (request) =>
-      generateWithFallback(chain, policy, options.logger, request.signal, (model) =>
+    generate: async (request) => {
+      const completion = await generateWithFallback(chain, policy, options.logger, request.signal, (model) =>
         generateAttempt(model, request, options.timeoutMs),
-      ),
+      );
+      options.onUsage?.(completion);
+      return completion;
+    },
   };
 }
 
@@ -65,6 +70,7 @@ async function* streamWithFallback(
       try {
         for await (const event of streamAttempt(model, request, options.timeoutMs)) {
           if (event.type === 'text') emittedText = true;
+          else if (event.type === 'finish') options.onUsage?.(event);
           yield event;
         }
         return;
