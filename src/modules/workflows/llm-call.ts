@@ -34,6 +34,8 @@ export async function callModel(
   let text = '';
   let usage: LlmUsage = { inputTokens: 0, outputTokens: 0 };
   let finishReason = 'unknown';
+  // The model that answered: the fallback's own when the chosen one failed.
+  let answeredBy = `${model.provider}:${model.modelId}`;
   for await (const event of model.stream({
     ...request,
     messages: normalizeMessages(request.messages),
@@ -45,11 +47,12 @@ export async function callModel(
     } else if (event.type === 'finish') {
       usage = event.usage;
       finishReason = event.finishReason;
+      answeredBy = `${event.provider}:${event.model}`;
     }
   }
   ctx.signal.throwIfAborted();
   ctx.addUsage(usage);
-  return { text, usage, finishReason, model: `${model.provider}:${model.modelId}` };
+  return { text, usage, finishReason, model: answeredBy };
 }
 
 /**

@@ -65,6 +65,25 @@ describe('llm node', () => {
     assert.equal(result.trace.nodes[1]?.outputs?.model, 'openai-compatible:scripted');
   });
 
+  it('names the model that answered: the fallback’s, when the chosen model failed over', async () => {
+    const answeredByFallback = createScriptedLlm(() => 'From the fallback.', {
+      provider: 'openai',
+      modelId: 'gpt-4o-mini',
+    });
+    const chosen = { ...answeredByFallback, provider: 'anthropic' as const, modelId: 'claude-sonnet-4-5-20250929' };
+    const { result } = await collectRun(
+      runWorkflow(
+        llmDoc({ prompt: '{{start.message}}' }),
+        { botId: 'b', message: 'hi' },
+        {
+          ...testDeps({}),
+          llm: { resolve: () => chosen },
+        },
+      ),
+    );
+    assert.equal(result.trace.nodes[1]?.outputs?.model, 'openai:gpt-4o-mini');
+  });
+
   it('uses the original defaults (temperature 0.7, 2000 tokens) and no history unless asked', async () => {
     const llm = createScriptedLlm(() => 'ok');
     await collectRun(
