@@ -6,12 +6,12 @@ import zlib from 'node:zlib';
 import { WorkflowNodeError } from './node-definition.ts';
 import {
   BlockedAddressError,
-  createGuardedLookup,
   type NetworkPolicy,
+  pinnedLookup,
   resolveAllowedAddresses,
   systemDnsLookup,
 } from './ssrf.ts';
-import type { DnsLookup } from './workflow-deps.ts';
+import type { DnsLookup, ResolvedAddress } from './workflow-deps.ts';
 
 /**
  * The HTTP client of http_request nodes: every hop (redirects included, followed by hand) is
@@ -70,10 +70,11 @@ export async function sendHttpRequest(request: HttpRequest, options: HttpClientO
           `Only http and https URLs are allowed, not ${current.url.protocol}`,
         );
       }
-      await resolveAllowedAddresses(current.url.hostname, options.policy, lookup);
+      // Resolved and checked once per hop; the built-in client then connects only to these.
+      const addresses = await resolveAllowedAddresses(current.url.hostname, options.policy, lookup);
       const response = options.fetch
         ? await sendWithFetch(options.fetch, current, signal)
-        : await sendWithNode(current, options.policy, lookup, signal);
+        : await sendWithNode(current, addresses, signal);
       const location = response.headers.location;
       if (!REDIRECTS.has(response.status) || !options.followRedirects || !location) {
         const bytes = await readLimited(response, options.maxResponseBytes);
@@ -118,8 +119,7 @@ function nextHop(previous: HttpRequest, status: number, url: URL): HttpRequest {
 
 function sendWithNode(
   request: HttpRequest,
-  policy: NetworkPolicy,
-  lookup: DnsLookup,
+  addresses: readonly ResolvedAddress[],
   signal: AbortSignal,
 ): Promise<RawResponse> {
   const transport = request.url.protocol === 'https:' ? https : http;
@@ -129,7 +129,7 @@ function sendWithNode(
       {
         method: request.method,
         headers: { 'accept-encoding': 'gzip, deflate, br', ...request.headers },
-        lookup: createGuardedLookup(policy, lookup),
+        lookup: pinnedLookup(addresses),
         agent: false,
         signal,
       },

@@ -197,25 +197,21 @@ export async function resolveAllowedAddresses(
 }
 
 /**
- * A `lookup` for `http.request` that resolves through the guard, so the socket connects only to
- * an address that was checked.
+ * A `lookup` for `http.request` that answers only with addresses the guard already checked, so
+ * the socket connects to one of them: no second resolution, and nothing a DNS answer changed in
+ * between (rebinding) can slip through.
  */
-export function createGuardedLookup(policy: NetworkPolicy, lookup: DnsLookup): LookupFunction {
+export function pinnedLookup(addresses: readonly ResolvedAddress[]): LookupFunction {
   return (hostname, options, callback) => {
-    resolveAllowedAddresses(hostname, policy, lookup).then(
-      (addresses) => {
-        const wanted = options.family === 4 || options.family === 6 ? options.family : undefined;
-        const usable = wanted ? addresses.filter((a) => a.family === wanted) : addresses;
-        if (usable.length === 0) {
-          callback(Object.assign(new Error(`No IPv${wanted} address for ${hostname}`), { code: 'ENOTFOUND' }), '', 0);
-        } else if (options.all) {
-          (callback as unknown as (e: null, a: ResolvedAddress[]) => void)(null, usable);
-        } else {
-          const first = usable[0] as ResolvedAddress;
-          callback(null, first.address, first.family);
-        }
-      },
-      (err: Error) => callback(err as NodeJS.ErrnoException, '', 0),
-    );
+    const wanted = options.family === 4 || options.family === 6 ? options.family : undefined;
+    const usable = wanted ? addresses.filter((a) => a.family === wanted) : addresses;
+    if (usable.length === 0) {
+      callback(Object.assign(new Error(`No IPv${wanted} address for ${hostname}`), { code: 'ENOTFOUND' }), '', 0);
+    } else if (options.all) {
+      (callback as unknown as (e: null, a: readonly ResolvedAddress[]) => void)(null, usable);
+    } else {
+      const first = usable[0] as ResolvedAddress;
+      callback(null, first.address, first.family);
+    }
   };
 }

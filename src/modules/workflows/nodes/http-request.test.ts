@@ -209,8 +209,12 @@ describe('http_request node', { timeout: 30_000 }, () => {
   });
 
   it('connects to the address the guard checked (the lookup is the guard)', async () => {
-    // The name resolves to the allowed server; the built-in client uses this same lookup to connect.
-    const dnsLookup = async () => [{ address: '127.0.0.1', family: 4 as const }];
+    // The name resolves to the allowed server; the built-in client connects to the checked address.
+    let resolutions = 0;
+    const dnsLookup = async () => {
+      resolutions++;
+      return [{ address: '127.0.0.1', family: 4 as const }];
+    };
     const result = await call(
       { url: `http://api.internal.test:${api.port}/echo`, query: { q: 'via-name' } },
       { dnsLookup, limits: { allowedPrivateNetworks: ['127.0.0.1/32'] } },
@@ -218,6 +222,7 @@ describe('http_request node', { timeout: 30_000 }, () => {
     assert.equal(result.status, 'succeeded', JSON.stringify(result.error));
     assert.match(result.answer, /^200 via-name/);
     assert.equal(api.hits.at(-1)?.headers.host, `api.internal.test:${api.port}`);
+    assert.equal(resolutions, 1, 'resolved once: checked, then connected to without asking again');
   });
 
   it('re-checks every redirect, with the built-in client and with an injected fetch', async () => {
