@@ -31,7 +31,7 @@ import { DEFAULT_CHUNK_OPTIONS } from '../src/modules/documents/chunk/index.ts';
 import { migrate } from '../src/platform/db/migrate.ts';
 import { openPostgres } from '../src/platform/db/postgres.ts';
 import { createScratchDatabase } from '../src/platform/db/scratch-database.ts';
-import { defineQueues, startWorker } from '../src/worker.ts';
+import { startJobs } from '../src/worker.ts';
 import { type FakeEmbeddingsProcess, startFakeEmbeddingsProcess } from './fake-embeddings-process.ts';
 import { type CorpusFile, generateCorpus } from './ingest-corpus.ts';
 
@@ -195,9 +195,7 @@ function runOurs(
     await migrate(db);
     const log = pino({ level: 'error' });
     const deps = createDeps(config, db, log);
-    const queue = await deps.startQueue(true);
-    await defineQueues(deps);
-    const jobs = await startWorker(deps);
+    const jobs = await startJobs(deps, true);
     const { app } = await buildApp(deps);
     const base = await app.listen({ host: '127.0.0.1', port: 0 });
     try {
@@ -259,8 +257,7 @@ function runOurs(
       return { documents: files.length, chunks, ms };
     } finally {
       await app.close();
-      await queue.stop();
-      await jobs.close();
+      await jobs.stop();
       await db.close();
     }
   });

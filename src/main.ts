@@ -15,10 +15,9 @@ import { migrate } from './platform/db/migrate.ts';
 import { openDb } from './platform/db/open.ts';
 import { loggerOptions } from './platform/logger.ts';
 import { serveWorkerMetrics } from './platform/metrics.ts';
-import type { JobQueue } from './platform/queue.ts';
 import { closeRedis } from './platform/redis.ts';
 import { createEmbeddingRegistry } from './providers/embedding/registry.ts';
-import { defineQueues, startWorker } from './worker.ts';
+import { type Jobs, startJobs } from './worker.ts';
 
 const command = process.argv[2] ?? 'serve';
 
@@ -55,36 +54,29 @@ async function serve(): Promise<void> {
   const { app } = await buildApp(deps);
   await app.listen({ host: config.host, port: config.port });
   // Drains from the moment requests can arrive, even while the queue and worker still start.
-  let queue: JobQueue | undefined;
-  let jobs: { close(): Promise<void> } | undefined;
+  let jobs: Jobs | undefined;
   onShutdown(async () => {
     await app.close(); // stops accepting, waits for in-flight requests
-    await queue?.stop(); // lets running jobs finish (or hands them back)
-    await jobs?.close();
+    await jobs?.stop(); // lets running jobs finish (or hands them back)
     await db.close();
     if (deps.redis) await closeRedis(deps.redis);
   });
   await opening;
-  queue = await deps.startQueue(config.runWorkerInServer);
-  await defineQueues(deps);
-  if (config.runWorkerInServer) jobs = await startWorker(deps);
+  jobs = await startJobs(deps, config.runWorkerInServer);
   log.info({ driver: config.database.driver, worker: config.runWorkerInServer }, 'ready');
 }
 
 async function worker(): Promise<void> {
   const db = await openMigrated();
   const deps = createDeps(config, db, log);
-  const queue = await deps.startQueue(true);
-  await defineQueues(deps);
-  const jobs = await startWorker(deps);
+  const jobs = await startJobs(deps, true);
   const metrics =
     config.workerMetricsPort === undefined
       ? undefined
       : await serveWorkerMetrics({ host: config.host, port: config.workerMetricsPort, token: config.metricsToken });
   onShutdown(async () => {
     metrics?.close();
-    await queue.stop();
-    await jobs.close();
+    await jobs.stop();
     await db.close();
     if (deps.redis) await closeRedis(deps.redis);
   });

@@ -4,24 +4,46 @@ import { createPreparer } from './modules/documents/prepare-pool.ts';
 import { pruneHistory } from './modules/retention/prune.ts';
 import { closeAbandonedRuns } from './modules/workflows/repo.ts';
 import { abandonedRunAfterMs } from './modules/workflows/service.ts';
+import type { JobQueue } from './platform/queue.ts';
 
 /** The daily prune of old history (see modules/retention), at a quiet hour. */
 export const PRUNE_QUEUE = 'history-prune';
 const PRUNE_CRON = '23 3 * * *';
 
-/** Declares every queue; each process that sends jobs does this once the queue has started. */
-export async function defineQueues(deps: Deps): Promise<void> {
+/** A process's jobs side, started by `startJobs`. */
+export interface Jobs {
+  /** Lets running jobs finish (or hands them back), then stops what the handlers hold (parser threads). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the job queue, declares every queue (every process that sends jobs needs that) and, with
+ * `work`, this process's job handlers (`worker`, or inside `serve` on PGlite).
+ */
+export async function startJobs(
+  deps: Deps & { startQueue(supervise: boolean): Promise<JobQueue> },
+  work: boolean,
+): Promise<Jobs> {
+  const queue = await deps.startQueue(work);
+  await defineQueues(deps);
+  const handlers = work ? await startWorker(deps) : undefined;
+  return {
+    async stop() {
+      await queue.stop();
+      await handlers?.close();
+    },
+  };
+}
+
+async function defineQueues(deps: Deps): Promise<void> {
   await deps.queue().define(ingestQueueDefinition(deps.config.jobLeaseSeconds));
   await deps
     .queue()
     .define({ name: PRUNE_QUEUE, retryLimit: 2, retryDelaySeconds: 600, expireInSeconds: 3600, heartbeatSeconds: 60 });
 }
 
-/**
- * Starts every module's job handlers in this process (`worker`, or inside `serve` on PGlite).
- * The answer stops what they hold besides the queue (parser threads); call it after the queue stopped.
- */
-export async function startWorker(deps: Deps): Promise<{ close(): Promise<void> }> {
+/** Every module's job handlers; the answer closes what they hold besides the queue (parser threads). */
+async function startWorker(deps: Deps): Promise<{ close(): Promise<void> }> {
   const { config, db, log } = deps;
   const preparer = createPreparer(config.ingestThreads, { log });
   await preparer.ready;

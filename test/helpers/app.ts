@@ -3,9 +3,8 @@ import { type BuiltApp, buildApp } from '../../src/app.ts';
 import { type Config, type Environment, loadConfig } from '../../src/config.ts';
 import type { Deps } from '../../src/deps.ts';
 import { createDeps } from '../../src/infrastructure.ts';
-import type { JobQueue } from '../../src/platform/queue.ts';
 import { closeRedis } from '../../src/platform/redis.ts';
-import { defineQueues, startWorker } from '../../src/worker.ts';
+import { startJobs } from '../../src/worker.ts';
 import { openTestDb, type TestDatabase } from './db.ts';
 
 export interface TestApp extends BuiltApp {
@@ -36,14 +35,8 @@ export async function buildTestApp(env: Environment = {}, options: TestAppOption
   });
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const base = createDeps(config, t.db, log);
-  const deps: Deps = { ...base, ...options.deps };
-  let queue: JobQueue | undefined;
-  let jobs: { close(): Promise<void> } | undefined;
-  if (options.queue || options.worker) {
-    queue = await base.startQueue(Boolean(options.worker));
-    await defineQueues(deps);
-    if (options.worker) jobs = await startWorker(deps);
-  }
+  const deps = { ...base, ...options.deps };
+  const jobs = options.queue || options.worker ? await startJobs(deps, Boolean(options.worker)) : undefined;
   const built = await buildApp(deps);
   await built.app.ready();
   return {
@@ -53,8 +46,7 @@ export async function buildTestApp(env: Environment = {}, options: TestAppOption
     deps,
     async close() {
       await built.app.close();
-      await queue?.stop();
-      await jobs?.close();
+      await jobs?.stop();
       if (deps.redis) await closeRedis(deps.redis);
       await t.close();
     },
